@@ -1,0 +1,133 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { FeatureMaps } from './model.ts';
+
+export interface AnomalyMapOptions {
+  /** Output side (the image size). */
+  size: number;
+  /** Gaussian σ; 0 disables the blur. Default 4. */
+  sigma?: number;
+  /**
+   * `mean` (default): mean over scales. `official`: the public evaluator's scale (sum / 9,
+   * i.e. mean / 3) — same rankings and metrics, different absolute values.
+   */
+  scale?: 'mean' | 'official';
+}
+
+/** Per-pixel anomaly maps (N×size×size, float64 math, float32 out) and image scores (max). */
+export interface AnomalyMaps {
+  maps: Float32Array;
+  scores: Float32Array;
+  n: number;
+  size: number;
+}
+
+/**
+ * 1 − cosine similarity over channels per scale, bilinearly upsampled (align_corners) to the
+ * image size, averaged over scales, blurred with a Gaussian (scipy's gaussian_filter: truncate
+ * 4, mode reflect); the image score is the map's max.
+ */
+export function anomalyMaps(teacher: FeatureMaps, student: FeatureMaps, opts: AnomalyMapOptions): AnomalyMaps {
+  const { size } = opts;
+  const sigma = opts.sigma ?? 4;
+  const n = teacher[0].shape[0];
+  const acc = new Float64Array(n * size * size);
+  for (let s = 0; s < teacher.length; s++) {
+    const d = cosineDistance(teacher[s], student[s]);
+    const [, h, w] = teacher[s].shape;
+    for (let i = 0; i < n; i++) {
+      upsampleAlignCornersInto(d.subarray(i * h * w, (i + 1) * h * w), h, w, size, acc.subarray(i * size * size, (i + 1) * size * size));
+    }
+  }
+  const div = opts.scale === 'official' ? teacher.length * teacher.length : teacher.length;
+  for (let i = 0; i < acc.length; i++) acc[i] /= div;
+  const maps = new Float32Array(acc.length);
+  const scores = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    const img = acc.subarray(i * size * size, (i + 1) * size * size);
+    const blurred = sigma > 0 ? gaussianFilter(img, size, size, sigma) : img;
+    let max = -Infinity;
+    for (let j = 0; j < blurred.length; j++) {
+      maps[i * size * size + j] = blurred[j];
+      if (blurred[j] > max) max = blurred[j];
+    }
+    scores[i] = max;
+  }
+  return { maps, scores, n, size };
+}
+
+/** 1 − cos(t, s) over the channel axis of NHWC maps → N·H·W values (torch eps 1e-8). */
+export function cosineDistance(t: tf.Tensor4D, s: tf.Tensor4D): Float32Array {
+  const out = tf.tidy(() => {
+    const dot = tf.sum(tf.mul(t, s), -1);
+    const nt = tf.sum(tf.square(t), -1);
+    const ns = tf.sum(tf.square(s), -1);
+    return tf.sub(1, tf.div(dot, tf.maximum(tf.sqrt(tf.mul(nt, ns)), 1e-8)));
+  });
+  const v = out.dataSync() as Float32Array;
+  out.dispose();
+  return v;
+}
+
+/** Bilinear upsampling with align_corners = true, added into `out` (size × size). */
+export function upsampleAlignCornersInto(src: ArrayLike<number>, h: number, w: number, size: number, out: Float64Array): void {
+  const sy = size > 1 ? (h - 1) / (size - 1) : 0;
+  const sx = size > 1 ? (w - 1) / (size - 1) : 0;
+  for (let y = 0; y < size; y++) {
+    const fy = y * sy;
+    const y0 = Math.min(Math.floor(fy), h - 1);
+    const y1 = Math.min(y0 + 1, h - 1);
+    const wy = fy - y0;
+    for (let x = 0; x < size; x++) {
+      const fx = x * sx;
+      const x0 = Math.min(Math.floor(fx), w - 1);
+      const x1 = Math.min(x0 + 1, w - 1);
+      const wx = fx - x0;
+      const top = src[y0 * w + x0] * (1 - wx) + src[y0 * w + x1] * wx;
+      const bot = src[y1 * w + x0] * (1 - wx) + src[y1 * w + x1] * wx;
+      out[y * size + x] += top * (1 - wy) + bot * wy;
+    }
+  }
+}
+
+/** Normalised 1-D Gaussian weights with scipy's radius int(truncate·σ + 0.5). */
+export function gaussianKernel(sigma: number, truncate = 4): Float64Array {
+  const r = Math.floor(truncate * sigma + 0.5);
+  const k = new Float64Array(2 * r + 1);
+  let sum = 0;
+  for (let i = -r; i <= r; i++) sum += k[i + r] = Math.exp((-0.5 * i * i) / (sigma * sigma));
+  for (let i = 0; i < k.length; i++) k[i] /= sum;
+  return k;
+}
+
+/** scipy 'reflect' (half-sample symmetric: d c b a | a b c d | d c b a) index. */
+function reflect(i: number, n: number): number {
+  const period = 2 * n;
+  let j = ((i % period) + period) % period;
+  return j < n ? j : period - 1 - j;
+}
+
+/** scipy.ndimage.gaussian_filter(img, sigma, mode='reflect', truncate=4) on an h×w image. */
+export function gaussianFilter(img: ArrayLike<number>, h: number, w: number, sigma: number, truncate = 4): Float64Array {
+  const k = gaussianKernel(sigma, truncate);
+  const r = (k.length - 1) / 2;
+  const tmp = new Float64Array(h * w);
+  const out = new Float64Array(h * w);
+  const rowIdx = Int32Array.from({ length: h + 2 * r }, (_, i) => reflect(i - r, h));
+  const colIdx = Int32Array.from({ length: w + 2 * r }, (_, i) => reflect(i - r, w));
+  // scipy filters axis 0 first, then axis 1.
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let j = 0; j < k.length; j++) s += k[j] * img[rowIdx[y + j] * w + x];
+      tmp[y * w + x] = s;
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let s = 0;
+      for (let j = 0; j < k.length; j++) s += k[j] * tmp[y * w + colIdx[x + j]];
+      out[y * w + x] = s;
+    }
+  }
+  return out;
+}

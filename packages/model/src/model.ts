@@ -1,0 +1,72 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { checkImageSize, encoderChannels, type ModelConfig } from './config.ts';
+import { ParamRegistry } from './params.ts';
+import { ResNetEncoder } from './encoder/resnet.ts';
+import { BottleneckFusion } from './bottleneck.ts';
+import { MambaDecoder } from './decoder.ts';
+import { EVAL, type ForwardContext } from './layers/context.ts';
+import { initialize } from './init.ts';
+
+/** Three NHWC maps at strides 4, 8, 16 (encoder layer1..3 order). */
+export type FeatureMaps = [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+
+export interface ForwardOutput {
+  teacher: FeatureMaps;
+  student: FeatureMaps;
+}
+
+/**
+ * Pyramid-Mamba: frozen ResNet teacher → bottleneck fusion (+ feature noise while training) →
+ * CSS/PSS student decoder. Parameter names are the reference's state-dict names.
+ */
+export class PyramidMamba {
+  readonly params = new ParamRegistry();
+  readonly encoder: ResNetEncoder;
+  readonly bottleneck: BottleneckFusion;
+  readonly decoder: MambaDecoder;
+
+  constructor(readonly config: ModelConfig, seed = 0) {
+    this.encoder = new ResNetEncoder(this.params, config.encoder);
+    this.bottleneck = new BottleneckFusion(this.params, encoderChannels(config.encoder), config.noiseStd);
+    this.decoder = new MambaDecoder(this.params, config);
+    initialize(this.params, seed);
+  }
+
+  /** Teacher features of NHWC images (no gradient is ever needed through them). */
+  teacher(images: tf.Tensor4D): FeatureMaps {
+    checkImageSize(this.config, images.shape[1]);
+    if (images.shape[1] !== images.shape[2] || images.shape[3] !== 3) {
+      throw new RangeError(`images must be N×S×S×3 (NHWC), got ${images.shape.join('×')}`);
+    }
+    return this.encoder.apply(images);
+  }
+
+  /** All four decoder stage outputs, stage 0 (deepest) first, from teacher features. */
+  studentStages(teacher: FeatureMaps, ctx: ForwardContext = EVAL): tf.Tensor4D[] {
+    return tf.tidy(() => this.decoder.applyStages(this.bottleneck.apply(teacher, ctx), ctx));
+  }
+
+  /** Student reconstructions in the teacher's order (stride 4, 8, 16). */
+  student(teacher: FeatureMaps, ctx: ForwardContext = EVAL): FeatureMaps {
+    return tf.tidy(() => {
+      const s = this.studentStages(teacher, ctx);
+      return [s[3], s[2], s[1]];
+    });
+  }
+
+  forward(images: tf.Tensor4D, ctx: ForwardContext = EVAL): ForwardOutput {
+    return tf.tidy(() => {
+      const teacher = this.teacher(images);
+      return { teacher, student: this.student(teacher, ctx) };
+    });
+  }
+
+  dispose(): void {
+    this.params.dispose();
+  }
+}
+
+/** NCHW (numpy/PyTorch users' layout) → NHWC. */
+export function nchwToNhwc(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.transpose(x, [0, 2, 3, 1]);
+}

@@ -1,0 +1,18 @@
+import { createRequire } from 'node:module';
+
+/*
+ * Side-effect module: registers tfjs-core's gradients and chained tensor methods (`x.add(y)`).
+ *
+ * Node resolves `@tensorflow/tfjs-core` to its `tf-core.node.js` bundle, which registers neither:
+ * the umbrella `@tensorflow/tfjs` package normally imports them, and we depend on tfjs-core alone.
+ * Without this, `tf.grad` of anything fails ("gradient function not found for RealDiv") and
+ * `tensor.sum()` is not a function.
+ *
+ * The two registration files live in tfjs-core's ESM build, whose extensionless relative imports
+ * only tsx's resolver understands (as plain Node ESM they fail), hence `require` under tsx. They
+ * load a second copy of tfjs-core's modules, which is safe: the engine, the kernel and gradient
+ * registries and the Tensor class are process globals that every copy shares.
+ */
+const require = createRequire(import.meta.url);
+require('@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops.js');
+require('@tensorflow/tfjs-core/dist/register_all_gradients.js');

@@ -1,0 +1,46 @@
+import { parseModelConfig, presetConfig, type ModelConfig, type ModelConfigInput } from '../config.ts';
+import { PyramidMamba } from '../model.ts';
+import { readSafetensors, writeSafetensors } from './safetensors.ts';
+import { exportStateDict, importStateDict } from './state-dict.ts';
+
+/** Metadata key holding a pmamba checkpoint's model config (JSON). */
+export const CONFIG_KEY = 'pmamba.model_config';
+
+/** Serialises a model: reference names and layouts, config in `__metadata__`. */
+export function saveCheckpoint(model: PyramidMamba, extra: Record<string, string> = {}): Uint8Array {
+  return writeSafetensors(exportStateDict(model.params), {
+    format: 'pt',
+    producer: 'pmamba',
+    [CONFIG_KEY]: JSON.stringify(model.config),
+    ...extra,
+  });
+}
+
+export interface LoadedCheckpoint {
+  model: PyramidMamba;
+  config: ModelConfig;
+  /** Whether the config came from the file (else: the `reference` preset). */
+  configFromFile: boolean;
+  metadata: Record<string, string>;
+}
+
+/**
+ * Builds a model from a safetensors file. pmamba checkpoints carry their config; any other file
+ * with the reference's names is read as the `reference` preset. `override` patches the config
+ * (e.g. the level-3 threshold of the reference mode).
+ */
+export function loadCheckpoint(bytes: Uint8Array, opts: { source?: string; override?: (c: ModelConfig) => ModelConfigInput } = {}): LoadedCheckpoint {
+  const source = opts.source ?? 'weights';
+  const file = readSafetensors(bytes, source);
+  const stored = file.metadata[CONFIG_KEY];
+  let config = stored ? parseModelConfig(JSON.parse(stored)) : presetConfig('reference');
+  if (opts.override) config = parseModelConfig(opts.override(config));
+  const model = new PyramidMamba(config);
+  try {
+    importStateDict(model.params, file.tensors, source);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return { model, config, configFromFile: Boolean(stored), metadata: file.metadata };
+}
