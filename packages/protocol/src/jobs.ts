@@ -1,0 +1,196 @@
+/**
+ * Job payloads (what the coordinator enqueues) and results (what a worker returns), one pair
+ * per queue. Workers parse payloads on arrival and the coordinator parses results on
+ * completion, so a malformed job fails with the field named instead of deep inside training.
+ */
+import { z } from 'zod';
+import { PayloadError } from './errors.ts';
+import { formatIssues, parseWith } from './issues.ts';
+import { ClassMetricsSchema, ReportTableSchema } from './metrics.ts';
+import {
+  ArtifactRefSchema,
+  ClassNameSchema,
+  JobIdSchema,
+  ModelNameSchema,
+  RunIdSchema,
+  StoreKeySchema,
+  distinct,
+  nonNegativeInt,
+  nonNegativeNumber,
+  positiveInt,
+  positiveNumber,
+} from './primitives.ts';
+import { QUEUE_NAMES, QueueNameSchema, type QueueName } from './queues.ts';
+import { REPORT_FORMATS } from './run-config.ts';
+import { ShardSchema } from './shard.ts';
+
+const finiteLoss = () => z.number({ error: 'expected a finite, non-negative loss' }).min(0, { error: 'expected a finite, non-negative loss' });
+
+export const TrainShardPayloadSchema = z
+  .strictObject({
+    runId: RunIdSchema,
+    round: nonNegativeInt(),
+    /** Unique within the round; names the job's output keys. */
+    jobId: JobIdSchema,
+    /** `unified`, or the class in per-class mode. */
+    model: ModelNameSchema,
+    shards: z.array(ShardSchema).min(1, { error: 'expected at least one shard' }),
+    /** Weights to start from; null in round 0 (initialise from the seed). */
+    init: ArtifactRefSchema.nullable(),
+    /** Optimiser steps to run (exclusive with localEpochs). */
+    localSteps: positiveInt().optional(),
+    /** Passes over the shards (exclusive with localSteps). */
+    localEpochs: positiveNumber().optional(),
+    batchSize: positiveInt(),
+    /** Learning rate for this round (milestones already applied). */
+    lr: positiveNumber(),
+    seed: nonNegativeInt(),
+    /** The run record (run.json): the full config, for model and optimiser settings. */
+    configKey: StoreKeySchema,
+    /** Where the trained weights go (runs/<id>/rounds/<r>/<job>.safetensors). */
+    outputKey: StoreKeySchema,
+    /** Where checkpoints go, so a retried job resumes. */
+    checkpointKey: StoreKeySchema,
+    checkpointEverySteps: positiveInt(),
+  })
+  .superRefine((p, ctx) => {
+    if (p.localSteps === undefined && p.localEpochs === undefined) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'set one of localSteps or localEpochs' });
+    } else if (p.localSteps !== undefined && p.localEpochs !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['localEpochs'], message: 'set either localSteps or localEpochs, not both' });
+    }
+  });
+
+export const TrainShardResultSchema = z.strictObject({
+  runId: RunIdSchema,
+  round: nonNegativeInt(),
+  jobId: JobIdSchema,
+  weights: ArtifactRefSchema,
+  /** Images seen; aggregation weights this job's output by it. */
+  samples: positiveInt(),
+  steps: positiveInt(),
+  /** Mean training loss over the job's steps. */
+  loss: finiteLoss(),
+  /** Step the job resumed from after a retry; 0 when it started fresh. */
+  resumedFromStep: nonNegativeInt().default(0),
+  durationMs: nonNegativeNumber(),
+  /** Compute backend that ran it (tensorflow-gpu, tensorflow, wasm, cpu). */
+  backend: z.string().min(1),
+});
+
+export const AggregatePayloadSchema = z.strictObject({
+  runId: RunIdSchema,
+  round: nonNegativeInt(),
+  model: ModelNameSchema,
+  /** The train-shard children whose outputs are averaged. */
+  jobIds: distinct(JobIdSchema, 'job id').min(1, { error: 'expected at least one job id' }),
+  /** Where the averaged weights go (runs/<id>/rounds/<r>/merged/<model>.safetensors). */
+  outputKey: StoreKeySchema,
+  /** The round manifest, written last (runs/<id>/rounds/<r>/merged/<model>.manifest.json). */
+  manifestKey: StoreKeySchema,
+  /** True when no round follows. */
+  lastRound: z.boolean(),
+});
+
+export const AggregateResultSchema = z.strictObject({
+  runId: RunIdSchema,
+  round: nonNegativeInt(),
+  model: ModelNameSchema,
+  weights: ArtifactRefSchema,
+  /** Sum of the children's samples. */
+  samples: positiveInt(),
+  /** Sample-weighted mean of the children's losses. */
+  loss: finiteLoss(),
+  manifest: ArtifactRefSchema,
+});
+
+export const EvaluatePayloadSchema = z.strictObject({
+  runId: RunIdSchema,
+  className: ClassNameSchema,
+  /** The model evaluated: `unified`, or the class in per-class mode. */
+  model: ModelNameSchema,
+  weights: ArtifactRefSchema,
+  configKey: StoreKeySchema,
+  /** Where per-class metrics go (runs/<id>/eval/<class>/metrics.json). */
+  metricsKey: StoreKeySchema,
+  /** Anomaly-map images to save. */
+  heatmaps: nonNegativeInt(),
+});
+
+export const EvaluateResultSchema = z.strictObject({
+  runId: RunIdSchema,
+  className: ClassNameSchema,
+  metrics: ClassMetricsSchema,
+  /** Test images evaluated. */
+  images: z.strictObject({ normal: nonNegativeInt(), anomalous: nonNegativeInt() }),
+  metricsArtifact: ArtifactRefSchema,
+  heatmaps: z.array(ArtifactRefSchema),
+  durationMs: nonNegativeNumber(),
+});
+
+export const ReportPayloadSchema = z.strictObject({
+  runId: RunIdSchema,
+  classes: distinct(ClassNameSchema, 'class').min(1, { error: 'expected at least one class' }),
+  formats: distinct(z.enum(REPORT_FORMATS), 'format').min(1, { error: 'expected at least one report format' }),
+});
+
+export const ReportResultSchema = z.strictObject({
+  runId: RunIdSchema,
+  table: ReportTableSchema,
+  /** The report files written (runs/<id>/report/report.<format>). */
+  artifacts: z.array(ArtifactRefSchema).min(1),
+});
+
+/** Payload and result schema of each queue. */
+export const JOB_SCHEMAS = {
+  [QUEUE_NAMES.trainShard]: { payload: TrainShardPayloadSchema, result: TrainShardResultSchema },
+  [QUEUE_NAMES.aggregate]: { payload: AggregatePayloadSchema, result: AggregateResultSchema },
+  [QUEUE_NAMES.evaluate]: { payload: EvaluatePayloadSchema, result: EvaluateResultSchema },
+  [QUEUE_NAMES.report]: { payload: ReportPayloadSchema, result: ReportResultSchema },
+} as const satisfies Record<QueueName, { payload: z.ZodType; result: z.ZodType }>;
+
+export type JobPayload<Q extends QueueName> = z.output<(typeof JOB_SCHEMAS)[Q]['payload']>;
+export type JobResult<Q extends QueueName> = z.output<(typeof JOB_SCHEMAS)[Q]['result']>;
+export type TrainShardPayload = JobPayload<'train-shard'>;
+export type TrainShardResult = JobResult<'train-shard'>;
+export type AggregatePayload = JobPayload<'aggregate'>;
+export type AggregateResult = JobResult<'aggregate'>;
+export type EvaluatePayload = JobPayload<'evaluate'>;
+export type EvaluateResult = JobResult<'evaluate'>;
+export type ReportPayload = JobPayload<'report'>;
+export type ReportResult = JobResult<'report'>;
+
+function queueOf(queue: string): QueueName {
+  const parsed = QueueNameSchema.safeParse(queue);
+  if (!parsed.success) {
+    throw new PayloadError('E_QUEUE_UNKNOWN', queue, `unknown queue ${JSON.stringify(queue)}; expected one of ${Object.values(QUEUE_NAMES).join(', ')}`);
+  }
+  return parsed.data;
+}
+
+function describeJob(queue: string, jobId: string | undefined): string {
+  return jobId === undefined ? `${queue} job` : `${queue} job ${jobId}`;
+}
+
+/** Validates a job's data against its queue's payload schema; E_PAYLOAD_INVALID names the field. */
+export function parseJobPayload<Q extends QueueName>(queue: Q, data: unknown, jobId?: string): JobPayload<Q> {
+  const schema = JOB_SCHEMAS[queueOf(queue)].payload;
+  return parseWith(schema, data, (issues) =>
+    new PayloadError('E_PAYLOAD_INVALID', queue, `invalid payload for ${describeJob(queue, jobId)}:\n${indent(formatIssues(issues))}`, issues),
+  ) as JobPayload<Q>;
+}
+
+/** Validates a job's return value against its queue's result schema; E_RESULT_INVALID names the field. */
+export function parseJobResult<Q extends QueueName>(queue: Q, data: unknown, jobId?: string): JobResult<Q> {
+  const schema = JOB_SCHEMAS[queueOf(queue)].result;
+  return parseWith(schema, data, (issues) =>
+    new PayloadError('E_RESULT_INVALID', queue, `invalid result from ${describeJob(queue, jobId)}:\n${indent(formatIssues(issues))}`, issues),
+  ) as JobResult<Q>;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
+}

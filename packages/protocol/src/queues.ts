@@ -1,0 +1,19 @@
+/**
+ * BullMQ queue names. Each job kind has a queue of its own (named like the job), so workers
+ * can subscribe to the kinds they run and each queue gets its own concurrency and limits.
+ */
+import { z } from 'zod';
+
+export const QUEUE_NAMES = {
+  /** Train a model's copy on a set of shards for one round (children of aggregate). */
+  trainShard: 'train-shard',
+  /** Average a round's train-shard outputs, weighted by samples (parent of train-shard). */
+  aggregate: 'aggregate',
+  /** Evaluate one class: anomaly maps, per-class metrics, heatmaps (children of report). */
+  evaluate: 'evaluate',
+  /** Combine per-class metrics into the benchmark table (parent of evaluate). */
+  report: 'report',
+} as const;
+
+export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
+export const QueueNameSchema = z.enum(Object.values(QUEUE_NAMES) as [QueueName, ...QueueName[]]);

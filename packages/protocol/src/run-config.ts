@@ -1,0 +1,217 @@
+/**
+ * The run config: what `pmamba train -c configs/<name>.yaml` reads. Field names are camelCase
+ * throughout, like the model package's own config, so the `model` block can be handed over as is.
+ *
+ *   run:        id and name of the run
+ *   dataset:    where the images are and how to read them (optionally: generate a synthetic set)
+ *   model:      preset + overrides, validated by @pmamba/model (parseModelConfig)
+ *   training:   rounds, local budget, optimiser, sharding over workers
+ *   evaluation: metrics, anomaly-map post-processing, report formats
+ *   store:      artifact store URL
+ *   redis:      BullMQ connection
+ *   sweep:      optional grid of overrides; each grid point is a run of its own
+ */
+import { z } from 'zod';
+import {
+  ClassNameSchema,
+  RunIdSchema,
+  distinct,
+  nonNegativeInt,
+  nonNegativeNumber,
+  positiveInt,
+  positiveNumber,
+  unitFraction,
+} from './primitives.ts';
+import { SweepSchema } from './sweep-schema.ts';
+
+export const DATASET_FORMATS = ['auto', 'mvtec', 'visa', 'mvtec-ad2', 'btad', 'folder'] as const;
+export const BAD_IMAGE_POLICIES = ['fail', 'skip'] as const;
+export const TRAINING_MODES = ['unified', 'per-class'] as const;
+export const MODEL_PRESETS = ['reference', 'small'] as const;
+export const METRIC_NAMES = ['i_auroc', 'i_ap', 'i_f1max', 'p_auroc', 'p_ap', 'p_f1max', 'au_pro', 'mad'] as const;
+export const REPORT_FORMATS = ['md', 'csv', 'json', 'html'] as const;
+export const MAP_REDUCTIONS = ['mean', 'reference'] as const;
+
+export const DEFAULT_STORE_URL = 'file://./artifacts';
+export const DEFAULT_REDIS_PREFIX = 'pmamba';
+
+export const RunSectionSchema = z.strictObject({
+  /** Names the run's folder in the store (`runs/<id>/`). Default: chosen by the coordinator from the name and time. */
+  id: RunIdSchema.optional(),
+  /** Human-readable title for reports. */
+  name: z.string().min(1).max(200).optional(),
+  description: z.string().max(2000).optional(),
+});
+
+/** Options of @pmamba/data's synthetic generator; the set is written to `dataset.root` when missing. */
+export const SyntheticDatasetSchema = z.strictObject({
+  /** How many of the generator's classes, or which ones by name. Default: 3. */
+  classes: z
+    .union([positiveInt(), distinct(ClassNameSchema, 'class').min(1)], { error: 'expected a number of classes or a list of class names' })
+    .default(3),
+  /** Side of the generated images in pixels (≥ 32). Default: 128. */
+  size: positiveInt().min(32, { error: 'expected an image side of at least 32 pixels' }).default(128),
+  /** Normal training images per class. Default: 40. */
+  train: positiveInt().default(40),
+  /** Test images per class, half normal and half defective. Default: 20. */
+  test: positiveInt().default(20),
+  /** Default: 0. */
+  seed: nonNegativeInt().default(0),
+});
+
+export const DatasetSchema = z.strictObject({
+  /** Dataset folder, relative to the working directory; `--data` overrides it. */
+  root: z.string({ error: 'expected a folder path' }).min(1, { error: 'expected a folder path' }),
+  /** Layout of the folder. Default: auto (detected). */
+  format: z.enum(DATASET_FORMATS).default('auto'),
+  /** `all`, or the classes to use. Default: all. */
+  classes: z
+    .union([z.literal('all'), distinct(ClassNameSchema, 'class').min(1)], { error: 'expected "all" or a list of class names' })
+    .default('all'),
+  /** Images are resized to this square side; a multiple of 32 (the decoder halves it five times). Default: 256. */
+  imageSize: positiveInt().multipleOf(32, { error: 'expected a multiple of 32' }).default(256),
+  /** A corrupt image or missing mask: `fail` stops with its path, `skip` leaves it out and warns. Default: fail. */
+  badImagePolicy: z.enum(BAD_IMAGE_POLICIES).default('fail'),
+  /** Generate a synthetic MVTec-layout set at `root` first. Default: none (use an existing dataset). */
+  synthetic: SyntheticDatasetSchema.optional(),
+});
+
+/**
+ * The model block is checked here only for its preset; everything else (encoder, depths,
+ * dState, expand, pyramid {mode: levels, levels: [l0..l3]} | {mode: reference,
+ * level3Threshold}, noiseStd, dropPathRate) passes through to @pmamba/model, which validates
+ * it with its own schema when the run starts.
+ */
+export const ModelSectionSchema = z.looseObject({
+  /** Starting point the other fields override. Default: reference (the paper's model). */
+  preset: z.enum(MODEL_PRESETS).default('reference'),
+});
+
+export const TrainingSchema = z
+  .strictObject({
+    /** `unified`: one model for all classes (the paper); `per-class`: one model per class. Default: unified. */
+    mode: z.enum(TRAINING_MODES).default('unified'),
+    /** Aggregation rounds. */
+    rounds: positiveInt(),
+    /** Optimiser steps each train-shard job runs per round (exclusive with localEpochs). */
+    localSteps: positiveInt().optional(),
+    /** Passes over its shards each train-shard job makes per round (exclusive with localSteps). */
+    localEpochs: positiveNumber().optional(),
+    /** Images per step and job. Default: 16. */
+    batchSize: positiveInt().default(16),
+    /** AdamW learning rate. Default: 0.005 · batchSize / 16 (the paper's scaling). */
+    lr: positiveNumber().optional(),
+    /** AdamW betas. Default: [0.9, 0.999]. */
+    betas: z
+      .tuple([z.number().gt(0).lt(1), z.number().gt(0).lt(1)], { error: 'expected two numbers in (0, 1)' })
+      .default([0.9, 0.999]),
+    /** AdamW decoupled weight decay. Default: 1e-4. */
+    weightDecay: nonNegativeNumber().default(1e-4),
+    /** Gradient-norm clip; null disables it. Default: 5. */
+    gradClip: positiveNumber().nullable().default(5),
+    /** Rounds at which the learning rate is multiplied by lrGamma, increasing. Default: none. */
+    lrMilestones: z.array(positiveInt()).default([]),
+    /** Learning-rate factor at each milestone. Default: 0.1. */
+    lrGamma: unitFraction().default(0.1),
+    /** Seeds initialisation, noise and shuffling. Default: 0. */
+    seed: nonNegativeInt().default(0),
+    /** train-shard jobs per round (per model in per-class mode). Default: 1. */
+    workers: positiveInt().default(1),
+    /** At most this many images per shard (data's planShards maxPerShard). Default: one shard per class. */
+    maxPerShard: positiveInt().optional(),
+    /** A train-shard job checkpoints to the store every this many steps, so a retry resumes. Default: 50. */
+    checkpointEverySteps: positiveInt().default(50),
+  })
+  .superRefine((t, ctx) => {
+    if ((t.localSteps === undefined) === (t.localEpochs === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: t.localSteps === undefined ? [] : ['localEpochs'],
+        message:
+          t.localSteps === undefined
+            ? 'set one of localSteps or localEpochs (the work each job does per round)'
+            : 'set either localSteps or localEpochs, not both',
+      });
+    }
+    t.lrMilestones.forEach((m, i) => {
+      if (m >= t.rounds) {
+        ctx.addIssue({ code: 'custom', path: ['lrMilestones', i], message: `expected a round below rounds (${t.rounds}), got ${m}` });
+      } else if (i > 0 && m <= t.lrMilestones[i - 1]) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['lrMilestones', i],
+          message: `expected milestones in increasing order, got ${m} after ${t.lrMilestones[i - 1]}`,
+        });
+      }
+    });
+  })
+  .transform((t) => ({ ...t, lr: t.lr ?? (0.005 * t.batchSize) / 16 }));
+
+export const EvaluationSchema = z.strictObject({
+  /** Images per inference batch. Default: 8. */
+  batchSize: positiveInt().default(8),
+  /** Also evaluate every this many rounds; 0: only after the last round. Default: 0. */
+  everyRounds: nonNegativeInt().default(0),
+  /** Metrics in the table; mad is the mean of the others. Default: all. */
+  metrics: distinct(z.enum(METRIC_NAMES), 'metric').min(1).default([...METRIC_NAMES]),
+  /**
+   * How the three scale maps combine: `mean`, or `reference` — the public evaluator's sum / 9.
+   * Rankings and metrics are the same. Default: mean.
+   */
+  mapReduction: z.enum(MAP_REDUCTIONS).default('mean'),
+  /** Gaussian blur σ of anomaly maps, in pixels; 0 disables it. Default: 4. */
+  blurSigma: nonNegativeNumber().default(4),
+  /** AU-PRO integrates up to this false-positive rate. Default: 0.3. */
+  auProMaxFpr: unitFraction().default(0.3),
+  /** Also report the reference evaluator's approximate P-F1max and AU-PRO, as named extras. Default: false. */
+  approximations: z.boolean().default(false),
+  /** Anomaly-map images saved per class. Default: 4. */
+  heatmaps: nonNegativeInt().default(4),
+  /** Report files written. Default: all of md, csv, json, html. */
+  reportFormats: distinct(z.enum(REPORT_FORMATS), 'format').min(1).default([...REPORT_FORMATS]),
+});
+
+const STORE_URL_MESSAGE = 'expected file://PATH (e.g. file://./artifacts) or s3://BUCKET/PREFIX';
+export const StoreSectionSchema = z.strictObject({
+  /** Artifact store URL; `--store` overrides it. Default: file://./artifacts. */
+  url: z
+    .string({ error: STORE_URL_MESSAGE })
+    .regex(/^(file:\/\/.+|s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](\/.*)?)$/, { error: STORE_URL_MESSAGE })
+    .default(DEFAULT_STORE_URL),
+});
+
+const REDIS_URL_MESSAGE = 'expected redis://[user:password@]host[:port][/db] or rediss://… for TLS';
+export const RedisSectionSchema = z.strictObject({
+  /** `--redis` and REDIS_URL override it. Default: a private redis-server started by the CLI. */
+  url: z.string({ error: REDIS_URL_MESSAGE }).regex(/^rediss?:\/\/[^\s]+$/, { error: REDIS_URL_MESSAGE }).optional(),
+  /** Prefix of every BullMQ key, so several deployments can share one Redis. Default: pmamba. */
+  prefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: "expected 1-64 letters, digits, '_', '.' or '-'" })
+    .default(DEFAULT_REDIS_PREFIX),
+});
+
+export const RunConfigSchema = z.strictObject({
+  /** Config format version. Default: 1. */
+  version: z.literal(1).default(1),
+  run: RunSectionSchema.prefault({}),
+  dataset: DatasetSchema,
+  model: ModelSectionSchema.prefault({}),
+  training: TrainingSchema,
+  evaluation: EvaluationSchema.prefault({}),
+  store: StoreSectionSchema.prefault({}),
+  redis: RedisSectionSchema.prefault({}),
+  sweep: SweepSchema.optional(),
+});
+
+/** A validated run config, defaults filled in. */
+export type RunConfig = z.output<typeof RunConfigSchema>;
+/** What a config file may contain (defaults optional). */
+export type RunConfigInput = z.input<typeof RunConfigSchema>;
+export type DatasetConfig = RunConfig['dataset'];
+export type ModelSection = RunConfig['model'];
+export type TrainingConfig = RunConfig['training'];
+export type EvaluationConfig = RunConfig['evaluation'];
+export type TrainingMode = (typeof TRAINING_MODES)[number];
+export type MetricName = (typeof METRIC_NAMES)[number];
+export type ReportFormat = (typeof REPORT_FORMATS)[number];

@@ -1,0 +1,87 @@
+/** Valid payloads, results and manifests, one per schema, for tests to start from. */
+import type { ArtifactRef, JobPayload, JobResult, QueueName } from '../src/index.ts';
+
+export const sha = (c: string): string => c.repeat(64);
+
+export const ref = (key: string, c = 'a', size = 1024): ArtifactRef => ({ key, sha256: sha(c), size });
+
+const metrics = { i_auroc: 0.98, i_ap: 0.99, i_f1max: 0.97, p_auroc: 0.97, p_ap: 0.55, p_f1max: 0.58, au_pro: 0.92, mad: 0.851 };
+
+export const PAYLOADS: { [Q in QueueName]: JobPayload<Q> } = {
+  'train-shard': {
+    runId: 'quickstart',
+    round: 2,
+    jobId: 'w0',
+    model: 'unified',
+    shards: [
+      { id: 'bottle/0', className: 'bottle', index: 0, items: ['bottle/train/good/000.png', 'bottle/train/good/001.png'] },
+      { id: 'cable/1', className: 'cable', index: 1, items: ['cable/train/good/007.png'] },
+    ],
+    init: ref('runs/quickstart/rounds/1/merged/unified.safetensors'),
+    localSteps: 20,
+    batchSize: 8,
+    lr: 0.0025,
+    seed: 7,
+    configKey: 'runs/quickstart/run.json',
+    outputKey: 'runs/quickstart/rounds/2/w0.safetensors',
+    checkpointKey: 'runs/quickstart/rounds/2/checkpoints/w0.safetensors',
+    checkpointEverySteps: 10,
+  },
+  aggregate: {
+    runId: 'quickstart',
+    round: 2,
+    model: 'unified',
+    jobIds: ['w0', 'w1'],
+    outputKey: 'runs/quickstart/rounds/2/merged/unified.safetensors',
+    manifestKey: 'runs/quickstart/rounds/2/merged/unified.manifest.json',
+    lastRound: false,
+  },
+  evaluate: {
+    runId: 'quickstart',
+    className: 'bottle',
+    model: 'unified',
+    weights: ref('runs/quickstart/rounds/2/merged/unified.safetensors'),
+    configKey: 'runs/quickstart/run.json',
+    metricsKey: 'runs/quickstart/eval/bottle/metrics.json',
+    heatmaps: 2,
+  },
+  report: { runId: 'quickstart', classes: ['bottle', 'cable'], formats: ['md', 'json'] },
+};
+
+export const RESULTS: { [Q in QueueName]: JobResult<Q> } = {
+  'train-shard': {
+    runId: 'quickstart',
+    round: 2,
+    jobId: 'w0',
+    weights: ref('runs/quickstart/rounds/2/w0.safetensors', 'b'),
+    samples: 160,
+    steps: 20,
+    loss: 0.0831,
+    resumedFromStep: 10,
+    durationMs: 5120,
+    backend: 'wasm',
+  },
+  aggregate: {
+    runId: 'quickstart',
+    round: 2,
+    model: 'unified',
+    weights: ref('runs/quickstart/rounds/2/merged/unified.safetensors', 'c'),
+    samples: 320,
+    loss: 0.08,
+    manifest: ref('runs/quickstart/rounds/2/merged/unified.manifest.json', 'd', 600),
+  },
+  evaluate: {
+    runId: 'quickstart',
+    className: 'bottle',
+    metrics: { ...metrics, p_ap: null },
+    images: { normal: 8, anomalous: 8 },
+    metricsArtifact: ref('runs/quickstart/eval/bottle/metrics.json', 'e', 300),
+    heatmaps: [ref('runs/quickstart/eval/bottle/heatmaps/000.png', 'f', 9000)],
+    durationMs: 900,
+  },
+  report: {
+    runId: 'quickstart',
+    table: { classes: { bottle: metrics, cable: metrics }, mean: metrics },
+    artifacts: [ref('runs/quickstart/report/report.md', '1', 700), ref('runs/quickstart/report/report.json', '2', 900)],
+  },
+};
