@@ -3,4 +3,5 @@ import { datasetCommand } from './dataset.ts';
 import { metricsCommand } from './metrics.ts';
 import { predictCommand } from './predict.ts';
 
-export const commands: CommandModule[] = [predictCommand, datasetCommand, metricsCommand];
+// Each command types its own arguments; yargs only needs the common shape here.
+export const commands = [predictCommand, datasetCommand, metricsCommand] as unknown as CommandModule[];
