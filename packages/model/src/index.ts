@@ -12,3 +12,15 @@ export { exportStateDict, importStateDict, importEncoderStateDict, isEncoderOnly
 export { saveCheckpoint, loadCheckpoint, CONFIG_KEY, type LoadedCheckpoint } from './weights/checkpoint.ts';
 export { applyTestWeights, testValues, testUniform } from './test-weights.ts';
 export { inferAnomalyMaps, type InferOptions } from './infer.ts';
+export { Trainer, type TrainerOptions, type StepResult } from './training/trainer.ts';
+export { reconstructionLoss } from './training/loss.ts';
+export { AdamW, type AdamWOptions, type AdamWState } from './optim/adamw.ts';
+export { clipGradNorm } from './optim/clip-grad-norm.ts';
+export { StepLr } from './optim/lr-schedule.ts';
+export { conv2d } from './ops/conv2d.ts';
+export type { ConvPad } from './ops/conv-padding.ts';
+export { depthwiseConv2d } from './ops/depthwise-conv2d.ts';
+export { matMul } from './ops/matmul.ts';
+export { selectiveScan } from './ops/selective-scan.ts';
+export { pyramidScan, crossScan, type PyramidMode, type ScanParams } from './layers/pyramid-scan.ts';
+export { type NamedVariable, type StateArray, OptimizerStateError } from './optim/adamw.ts';

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { InitSpec, ParamRegistry } from '../params.ts';
+import { matMul } from '../ops/matmul.ts';
 
 /** nn.Linear over the last axis; weight stored [in, out] (torch [out, in]). */
 export class Linear {
@@ -13,7 +14,7 @@ export class Linear {
   apply(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const lead = x.shape.slice(0, -1);
-      let y = tf.matMul(tf.reshape(x, [-1, this.inDim]), this.weight);
+      let y = matMul(tf.reshape(x, [-1, this.inDim]), this.weight);
       if (this.bias) y = tf.add(y, this.bias);
       return tf.reshape(y, [...lead, this.outDim]);
     });

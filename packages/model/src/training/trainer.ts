@@ -1,0 +1,95 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { PyramidMamba } from '../model.ts';
+import type { ParamEntry } from '../params.ts';
+import { seededRandom } from '../rng.ts';
+import { AdamW, type AdamWState } from '../optim/adamw.ts';
+import { clipGradNorm } from '../optim/clip-grad-norm.ts';
+import { StepLr } from '../optim/lr-schedule.ts';
+import { reconstructionLoss } from './loss.ts';
+
+export interface TrainerOptions {
+  /** Base learning rate. Reference: 0.005 · batch / 16. */
+  lr: number;
+  /** AdamW decoupled weight decay. Default 1e-4. */
+  weightDecay?: number;
+  /** Default [0.9, 0.999]. */
+  betas?: [number, number];
+  /** Max total gradient L2 norm (0 disables). Default 5. */
+  clipNorm?: number;
+  /** Steps at which the lr is multiplied by `gamma`. Default none. */
+  milestones?: number[];
+  /** Default 0.1. */
+  gamma?: number;
+  /** Seed of the feature noise and stochastic depth streams. */
+  seed?: number;
+}
+
+export interface StepResult {
+  loss: number;
+  gradNorm: number;
+  lr: number;
+  step: number;
+}
+
+/**
+ * One optimisation step at a time over a model's trainable parameters (bottleneck + decoder):
+ * the teacher runs outside the gradient tape; loss = 5·Σ MSE; grad-norm clip; AdamW.
+ */
+export class Trainer {
+  private readonly entries: ParamEntry[];
+  private readonly optimizer: AdamW;
+  private readonly schedule: StepLr;
+  private readonly clipNorm: number;
+  private random;
+  private steps = 0;
+
+  constructor(readonly model: PyramidMamba, opts: TrainerOptions) {
+    this.entries = model.params.trainable().filter((e) => !e.name.startsWith('net_t.'));
+    this.optimizer = new AdamW(this.entries.map((e) => ({ name: e.name, variable: e.variable })), {
+      lr: opts.lr,
+      weightDecay: opts.weightDecay ?? 1e-4,
+      betas: opts.betas ?? [0.9, 0.999],
+    });
+    this.schedule = new StepLr(opts.lr, opts.milestones ?? [], opts.gamma ?? 0.1);
+    this.clipNorm = opts.clipNorm ?? 5;
+    this.random = seededRandom(opts.seed ?? 0);
+  }
+
+  /** Trains on one batch of NHWC normalised images. */
+  step(images: tf.Tensor4D): StepResult {
+    const lr = this.schedule.at(this.steps);
+    const teacher = this.model.teacher(images);
+    const vars = this.entries.map((e) => e.variable);
+    const { value, grads } = tf.variableGrads(() => {
+      const student = this.model.student(teacher, { training: true, random: this.random });
+      return reconstructionLoss(teacher, student);
+    }, vars);
+    tf.dispose(teacher);
+    const named = new Map(this.entries.map((e) => [e.name, grads[e.variable.name]]));
+    const gradNorm = this.clipNorm > 0 ? clipGradNorm(named, this.clipNorm) : NaN;
+    this.optimizer.step(named, lr);
+    tf.dispose(Object.values(grads));
+    for (const g of named.values()) g.dispose();
+    const loss = value.dataSync()[0];
+    value.dispose();
+    this.steps++;
+    return { loss, gradNorm, lr, step: this.steps };
+  }
+
+  /** Loss of a batch without training (eval-mode forward). */
+  evalLoss(images: tf.Tensor4D): number {
+    return tf.tidy(() => {
+      const teacher = this.model.teacher(images);
+      return reconstructionLoss(teacher, this.model.student(teacher));
+    }).dataSync()[0];
+  }
+
+  get stepCount(): number {
+    return this.steps;
+  }
+
+  /** Optimizer state for checkpoints, so a resumed run continues exactly. */
+  state(): { steps: number; optimizer: AdamWState; randomCalls: number } {
+    return { steps: this.steps, optimizer: this.optimizer.exportState(), randomCalls: this.random.calls };
+  }
+}
