@@ -10,6 +10,7 @@
  * const y = crossScan(x, params); // x [B,H,W,Di] → y [B,H,W,Di]
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { matMul } from '../ops/matmul.ts';
 import { selectiveScan } from '../ops/selective-scan.ts';
 
 /** Number of scan directions (row, column, reversed row, reversed column). */
@@ -62,11 +63,12 @@ export function crossScan(x: tf.Tensor4D, p: ScanParams): tf.Tensor4D {
   return tf.tidy(() => {
     const rows = tf.reshape(x, [B, L, Di]);
     const cols = tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, L, Di]);
-    // Direction-major so that the per-direction projections are one batched matMul each.
+    // Direction-major so that each projection is one batched product (matMul routes it through
+    // 2-D products, which the wasm backend runs fast).
     const xs = tf.stack([rows, cols, tf.reverse(rows, 1), tf.reverse(cols, 1)]); // [K,B,L,Di]
-    const proj = tf.matMul(tf.reshape(xs, [K, B * L, Di]), p.xProjWeight, false, true); // [K,B·L,R+2N]
+    const proj = matMul(tf.reshape(xs, [K, B * L, Di]), p.xProjWeight, false, true); // [K,B·L,R+2N]
     const [dtLow, bs, cs] = tf.split(proj, [R, N, N], 2);
-    const dts = tf.matMul(dtLow, p.dtProjsWeight, false, true); // [K,B·L,Di]
+    const dts = matMul(dtLow, p.dtProjsWeight, false, true); // [K,B·L,Di]
     const batchMajor = (t: tf.Tensor, c: number) => tf.transpose(tf.reshape(t, [K, B, L, c]), [1, 0, 2, 3]);
     const A = tf.neg(tf.exp(tf.reshape(p.aLogs, [K, Di, N])));
     const y = selectiveScan(batchMajor(xs, Di), batchMajor(dts, Di), A, batchMajor(bs, N), batchMajor(cs, N),

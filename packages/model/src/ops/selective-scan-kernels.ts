@@ -1,13 +1,16 @@
 /**
  * Forward and backward selective-scan kernels over flat Float32Arrays (channel-last layout).
  *
- * Shapes (row-major): u, delta, y: [B,K,L,D]; A: [K,D,N]; Bm, Cm: [B,K,L,N]; Ds, deltaBias: [K,D].
- * Each (b, k) pair is an independent sequence with its own [D,N] state; the loops run
- * t → d → n so every inner loop walks contiguous memory. State and gradient accumulators are
- * float64; inputs and outputs float32.
+ * Shapes (row-major): u, dt, y: [B,K,L,D]; A: [K,D,N]; Bm, Cm: [B,K,L,N]; Ds: [K,D].
+ *   h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·u_t (h_{−1} = 0);  y_t = Σ_n C_t[n]·h_t[·,n] + Ds·u_t
+ * The step sizes dt arrive already through the softplus (selective-scan.ts applies it with
+ * tensor ops, which the backends vectorise). Each (b, k) pair is an independent sequence with its
+ * own [D,N] state; loops run t → d → n so every inner loop walks contiguous memory. Running
+ * states and gradient accumulators are float64; inputs, outputs and the states and decays the
+ * backward pass holds are float32.
  *
  * @example
- * const y = scanForward({ u, delta, A, Bm, Cm, Ds, deltaBias }, { B: 1, K: 4, L: 64, D: 8, N: 16 });
+ * const y = scanForward({ u, dt, A, Bm, Cm, Ds }, { B: 1, K: 4, L: 64, D: 8, N: 16 });
  */
 
 export interface ScanShape {
@@ -20,35 +23,29 @@ export interface ScanShape {
 
 export interface ScanInputs {
   readonly u: Float32Array;
-  readonly delta: Float32Array;
+  /** Step sizes, > 0 (softplus(delta + bias)). */
+  readonly dt: Float32Array;
+  /** State matrix, normally < 0. */
   readonly A: Float32Array;
   readonly Bm: Float32Array;
   readonly Cm: Float32Array;
   readonly Ds: Float32Array;
-  readonly deltaBias: Float32Array;
 }
 
-/** Gradients of a scalar loss with respect to each of the seven inputs (same shapes). */
-export interface ScanGrads {
-  readonly u: Float32Array;
-  readonly delta: Float32Array;
-  readonly A: Float32Array;
-  readonly Bm: Float32Array;
-  readonly Cm: Float32Array;
-  readonly Ds: Float32Array;
-  readonly deltaBias: Float32Array;
-}
+/** Gradients of a scalar loss with respect to each input (same shapes). */
+export type ScanGrads = { readonly [K in keyof ScanInputs]: Float32Array };
 
 export interface ScanBackwardOptions {
   /**
-   * Time steps whose states are recomputed and held at once in the reverse pass; the pass
-   * before it keeps one checkpoint state per chunk. Default 64 (about 2 MB of buffers at
-   * D=128, N=16), small enough to stay in cache.
+   * Time steps whose states are recomputed and held at once in the reverse pass; a pass before
+   * it keeps one checkpoint state per chunk. Default: as many steps as fit in 64 MiB of buffers
+   * (all of them when L·D·N ≤ 8M), so shorter sequences skip the checkpoint pass.
    */
   readonly chunk?: number;
 }
 
-const DEFAULT_CHUNK = 64;
+/** Bytes of per-step buffers (state + decay, float32) the backward pass may hold by default. */
+const CHUNK_BUDGET_BYTES = 64 * 2 ** 20;
 
 // exp(x) as 2^k · p(r), r = x − k·ln2 ∈ [−ln2/2, ln2/2], p a degree-7 Taylor polynomial:
 // relative error < 1e-8 (far below float32 resolution) at a third of Math.exp's cost, which
@@ -69,16 +66,10 @@ export function fastExp(x: number): number {
   return p * POW2[k + POW2_OFFSET];
 }
 
-/** softplus(x) = log(1 + e^x) without overflow for large x or loss of precision for very negative x. */
-export function softplus(x: number): number {
-  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
-}
-
 function checkLengths(inp: ScanInputs, s: ScanShape): void {
   const { B, K, L, D, N } = s;
   const want: [keyof ScanInputs, number][] = [
-    ['u', B * K * L * D], ['delta', B * K * L * D], ['A', K * D * N], ['Bm', B * K * L * N],
-    ['Cm', B * K * L * N], ['Ds', K * D], ['deltaBias', K * D]];
+    ['u', B * K * L * D], ['dt', B * K * L * D], ['A', K * D * N], ['Bm', B * K * L * N], ['Cm', B * K * L * N], ['Ds', K * D]];
   for (const [name, n] of want) {
     if (inp[name].length !== n) {
       throw new RangeError(`selective scan kernel: ${name} has ${inp[name].length} values, expected ${n} for B=${B} K=${K} L=${L} D=${D} N=${N}`);
@@ -86,24 +77,17 @@ function checkLengths(inp: ScanInputs, s: ScanShape): void {
   }
 }
 
-/** dt = softplus(delta + bias) for one sequence, into out[L·D]. */
-function stepSizes(delta: Float32Array, bias: Float32Array, seqOff: number, kD: number, L: number, D: number, out: Float64Array): void {
-  for (let t = 0; t < L; t++) {
-    const o = t * D;
-    for (let d = 0; d < D; d++) out[o + d] = softplus(delta[seqOff + o + d] + bias[kD + d]);
-  }
-}
-
 /** y = selective scan of the inputs; returns a new [B,K,L,D] array. */
 export function scanForward(inp: ScanInputs, s: ScanShape): Float32Array {
   checkLengths(inp, s);
   const { B, K, L, D, N } = s;
-  const { u, A, Bm, Cm, Ds } = inp;
+  const { u, dt, A, Bm, Cm, Ds } = inp;
   const DN = D * N;
   const y = new Float32Array(B * K * L * D);
   const h = new Float64Array(DN);
-  const dt = new Float64Array(L * D);
   const Ak = new Float64Array(DN); // A[k] as float64
+  const bRow = new Float64Array(N);
+  const cRow = new Float64Array(N);
   for (let b = 0; b < B; b++) {
     for (let k = 0; k < K; k++) {
       const seq = b * K + k;
@@ -111,21 +95,21 @@ export function scanForward(inp: ScanInputs, s: ScanShape): Float32Array {
       const bo = seq * L * N;
       const kD = k * D;
       Ak.set(A.subarray(k * DN, (k + 1) * DN));
-      stepSizes(inp.delta, inp.deltaBias, xo, kD, L, D, dt);
       h.fill(0);
       for (let t = 0; t < L; t++) {
         const xt = xo + t * D;
-        const bt = bo + t * N;
+        bRow.set(Bm.subarray(bo + t * N, bo + t * N + N));
+        cRow.set(Cm.subarray(bo + t * N, bo + t * N + N));
         for (let d = 0; d < D; d++) {
-          const dtv = dt[t * D + d];
+          const dtv = dt[xt + d];
           const uv = u[xt + d];
           const dtu = dtv * uv;
           const hd = d * N;
           let acc = 0;
           for (let n = 0; n < N; n++) {
-            const hv = fastExp(dtv * Ak[hd + n]) * h[hd + n] + dtu * Bm[bt + n];
+            const hv = fastExp(dtv * Ak[hd + n]) * h[hd + n] + dtu * bRow[n];
             h[hd + n] = hv;
-            acc += hv * Cm[bt + n];
+            acc += hv * cRow[n];
           }
           y[xt + d] = acc + Ds[kD + d] * uv;
         }
@@ -133,6 +117,122 @@ export function scanForward(inp: ScanInputs, s: ScanShape): Float32Array {
     }
   }
   return y;
+}
+
+/** Buffers and inputs of one backward call, shared by its passes. */
+interface Workspace {
+  readonly inp: ScanInputs;
+  readonly gy: Float32Array;
+  readonly g: { u: Float32Array; dt: Float32Array; Bm: Float32Array; Cm: Float32Array; A: Float64Array; Ds: Float64Array };
+  readonly D: number;
+  readonly N: number;
+  /** A[k] of the current sequence, float64. */
+  readonly Ak: Float64Array;
+  /** Running state of the replay, float64 like the forward pass. */
+  readonly h: Float64Array;
+  /** hs[i·DN…]: state after step t0+i−1 of the current chunk (slot 0 = chunk start), stored float32. */
+  readonly hs: Float32Array;
+  /** decay[i·DN…]: exp(dt·A) at step t0+i, stored float32. */
+  readonly decay: Float32Array;
+  /** ∂loss/∂h_t through h_{t+1}, i.e. a_{t+1} ⊙ g_{t+1}. */
+  readonly gh: Float64Array;
+  readonly bRow: Float64Array;
+  readonly cRow: Float64Array;
+  readonly gBt: Float64Array;
+  readonly gCt: Float64Array;
+}
+
+// The passes are separate small functions so that V8 inlines fastExp into each loop.
+
+/** Advances state h (length D·N) over steps t0..t1−1 of the sequence at offsets xo / bo. */
+function advance(w: Workspace, h: Float64Array, xo: number, bo: number, t0: number, t1: number): void {
+  const { D, N, Ak, bRow } = w;
+  const { u, dt, Bm } = w.inp;
+  for (let t = t0; t < t1; t++) {
+    const xt = xo + t * D;
+    bRow.set(Bm.subarray(bo + t * N, bo + t * N + N));
+    for (let d = 0; d < D; d++) {
+      const dtv = dt[xt + d];
+      const dtu = dtv * u[xt + d];
+      const hd = d * N;
+      for (let n = 0; n < N; n++) h[hd + n] = fastExp(dtv * Ak[hd + n]) * h[hd + n] + dtu * bRow[n];
+    }
+  }
+}
+
+/** Recomputes steps t0..t1−1 from the state in h, keeping every state and decay factor. */
+function replay(w: Workspace, xo: number, bo: number, t0: number, t1: number): void {
+  const { D, N, Ak, bRow, h, hs, decay } = w;
+  const { u, dt, Bm } = w.inp;
+  const DN = D * N;
+  hs.set(h, 0);
+  for (let t = t0; t < t1; t++) {
+    const xt = xo + t * D;
+    bRow.set(Bm.subarray(bo + t * N, bo + t * N + N));
+    const prev = (t - t0) * DN;
+    const cur = prev + DN;
+    for (let d = 0; d < D; d++) {
+      const dtv = dt[xt + d];
+      const dtu = dtv * u[xt + d];
+      const hd = d * N;
+      for (let n = 0; n < N; n++) {
+        const e = fastExp(dtv * Ak[hd + n]);
+        const hv = e * h[hd + n] + dtu * bRow[n];
+        decay[prev + hd + n] = e;
+        h[hd + n] = hv;
+        hs[cur + hd + n] = hv;
+      }
+    }
+  }
+}
+
+/** Reverse scan over replayed steps t1−1..t0 of sequence (xo, bo) of direction k. */
+function reverse(w: Workspace, k: number, xo: number, bo: number, t0: number, t1: number): void {
+  const { D, N, Ak, bRow, cRow, hs, decay, gh, gBt, gCt, gy } = w;
+  const { u, dt, Bm, Cm, Ds } = w.inp;
+  const { u: gU, dt: gDt, Bm: gB, Cm: gC, A: gA, Ds: gDs } = w.g;
+  const DN = D * N;
+  const kD = k * D;
+  const kDN = k * DN;
+  for (let t = t1 - 1; t >= t0; t--) {
+    const xt = xo + t * D;
+    const bt = bo + t * N;
+    bRow.set(Bm.subarray(bt, bt + N));
+    cRow.set(Cm.subarray(bt, bt + N));
+    const prev = (t - t0) * DN;
+    const cur = prev + DN;
+    gBt.fill(0);
+    gCt.fill(0);
+    for (let d = 0; d < D; d++) {
+      const dtv = dt[xt + d];
+      const uv = u[xt + d];
+      const dtu = dtv * uv;
+      const gyv = gy[xt + d];
+      const hd = d * N;
+      let gStep = 0;
+      let gBu = 0;
+      for (let n = 0; n < N; n++) {
+        const i = hd + n;
+        const g = gh[i] + gyv * cRow[n]; // ∂loss/∂h_t
+        const e = decay[prev + i];
+        const gEh = g * e * hs[prev + i]; // g ⊙ a_t ⊙ h_{t−1}
+        const bn = bRow[n];
+        gCt[n] += gyv * hs[cur + i];
+        gBt[n] += g * dtu;
+        gStep += gEh * Ak[i] + g * bn * uv;
+        gBu += g * bn;
+        gA[kDN + i] += gEh * dtv;
+        gh[i] = g * e;
+      }
+      gU[xt + d] = gBu * dtv + gyv * Ds[kD + d];
+      gDt[xt + d] = gStep;
+      gDs[kD + d] += gyv * uv;
+    }
+    for (let n = 0; n < N; n++) {
+      gB[bt + n] = gBt[n];
+      gC[bt + n] = gCt[n];
+    }
+  }
 }
 
 /**
@@ -144,127 +244,42 @@ export function scanBackward(inp: ScanInputs, gy: Float32Array, s: ScanShape, op
   checkLengths(inp, s);
   const { B, K, L, D, N } = s;
   if (gy.length !== B * K * L * D) throw new RangeError(`selective scan kernel: dy has ${gy.length} values, expected ${B * K * L * D}`);
-  const chunk = Math.max(1, Math.min(L, Math.floor(opts.chunk ?? DEFAULT_CHUNK)));
-  const nChunks = Math.ceil(L / chunk);
-  const { u, delta, A, Bm, Cm, Ds, deltaBias } = inp;
   const DN = D * N;
-
-  const gU = new Float32Array(u.length);
-  const gDelta = new Float32Array(delta.length);
-  const gB = new Float32Array(Bm.length);
-  const gC = new Float32Array(Cm.length);
-  const gA = new Float64Array(A.length);
-  const gDs = new Float64Array(Ds.length);
-  const gBias = new Float64Array(deltaBias.length);
-
-  const Ak = new Float64Array(DN); // A[k] as float64
-  const dt = new Float64Array(L * D);
+  const chunk = Math.max(1, Math.min(L, Math.floor(opts.chunk ?? CHUNK_BUDGET_BYTES / (8 * DN))));
+  const nChunks = Math.ceil(L / chunk);
+  const w: Workspace = {
+    inp, gy, D, N,
+    g: {
+      u: new Float32Array(inp.u.length), dt: new Float32Array(inp.dt.length), Bm: new Float32Array(inp.Bm.length),
+      Cm: new Float32Array(inp.Cm.length), A: new Float64Array(inp.A.length), Ds: new Float64Array(inp.Ds.length),
+    },
+    Ak: new Float64Array(DN), h: new Float64Array(DN), hs: new Float32Array((chunk + 1) * DN), decay: new Float32Array(chunk * DN),
+    gh: new Float64Array(DN), bRow: new Float64Array(N), cRow: new Float64Array(N), gBt: new Float64Array(N), gCt: new Float64Array(N),
+  };
   // ckpt[c·DN…]: state before the first step of chunk c (chunk 0 starts from zeros).
   const ckpt = new Float64Array(nChunks * DN);
-  // hs[i·DN…]: state after step t0+i−1 (slot 0 = chunk start); decay[i·DN…]: exp(dt·A) at step t0+i.
-  const hs = new Float64Array((chunk + 1) * DN);
-  const decay = new Float64Array(chunk * DN);
-  const gh = new Float64Array(DN); // ∂loss/∂h_t through h_{t+1}, i.e. a_{t+1} ⊙ g_{t+1}
-  const gBt = new Float64Array(N);
-  const gCt = new Float64Array(N);
-
+  const h = new Float64Array(DN);
   for (let b = 0; b < B; b++) {
     for (let k = 0; k < K; k++) {
       const seq = b * K + k;
       const xo = seq * L * D;
       const bo = seq * L * N;
-      const kD = k * D;
-      const kDN = k * DN;
-      Ak.set(A.subarray(kDN, kDN + DN));
-      stepSizes(delta, deltaBias, xo, kD, L, D, dt);
-
-      // Pass 1: checkpoints at chunk starts (the last chunk's own steps are not needed).
-      ckpt.fill(0, 0, DN);
-      const h = hs.subarray(0, DN);
+      w.Ak.set(inp.A.subarray(k * DN, (k + 1) * DN));
       h.fill(0);
-      for (let c = 1; c < nChunks; c++) {
-        for (let t = (c - 1) * chunk; t < c * chunk; t++) {
-          const xt = xo + t * D;
-          const bt = bo + t * N;
-          for (let d = 0; d < D; d++) {
-            const dtv = dt[t * D + d];
-            const dtu = dtv * u[xt + d];
-            const hd = d * N;
-            for (let n = 0; n < N; n++) h[hd + n] = fastExp(dtv * Ak[hd + n]) * h[hd + n] + dtu * Bm[bt + n];
-          }
-        }
+      for (let c = 1; c < nChunks; c++) { // the last chunk's own steps are not needed
+        advance(w, h, xo, bo, (c - 1) * chunk, c * chunk);
         ckpt.set(h, c * DN);
       }
-
-      gh.fill(0);
+      w.gh.fill(0);
       for (let c = nChunks - 1; c >= 0; c--) {
         const t0 = c * chunk;
         const t1 = Math.min(L, t0 + chunk);
-        // Replay the chunk, keeping every state and decay factor.
-        hs.set(ckpt.subarray(c * DN, (c + 1) * DN), 0);
-        for (let t = t0; t < t1; t++) {
-          const xt = xo + t * D;
-          const bt = bo + t * N;
-          const prev = (t - t0) * DN;
-          const cur = prev + DN;
-          for (let d = 0; d < D; d++) {
-            const dtv = dt[t * D + d];
-            const dtu = dtv * u[xt + d];
-            const hd = d * N;
-            for (let n = 0; n < N; n++) {
-              const e = fastExp(dtv * Ak[hd + n]);
-              decay[prev + hd + n] = e;
-              hs[cur + hd + n] = e * hs[prev + hd + n] + dtu * Bm[bt + n];
-            }
-          }
-        }
-        // Reverse scan over the chunk.
-        for (let t = t1 - 1; t >= t0; t--) {
-          const xt = xo + t * D;
-          const bt = bo + t * N;
-          const prev = (t - t0) * DN;
-          const cur = prev + DN;
-          gBt.fill(0);
-          gCt.fill(0);
-          for (let d = 0; d < D; d++) {
-            const dtv = dt[t * D + d];
-            const uv = u[xt + d];
-            const dtu = dtv * uv;
-            const gyv = gy[xt + d];
-            const hd = d * N;
-            let gDt = 0;
-            let gBu = 0;
-            for (let n = 0; n < N; n++) {
-              const i = hd + n;
-              const g = gh[i] + gyv * Cm[bt + n]; // ∂loss/∂h_t
-              const e = decay[prev + i];
-              const eh = e * hs[prev + i]; // a_t ⊙ h_{t−1}
-              const bn = Bm[bt + n];
-              gCt[n] += gyv * hs[cur + i];
-              gBt[n] += g * dtu;
-              const gEh = g * eh;
-              gDt += gEh * Ak[i] + g * bn * uv;
-              gBu += g * bn;
-              gA[kDN + i] += gEh * dtv;
-              gh[i] = g * e;
-            }
-            gU[xt + d] = gBu * dtv + gyv * Ds[kD + d];
-            gDs[kD + d] += gyv * uv;
-            // d softplus(x)/dx = sigmoid(x) = 1 − e^{−softplus(x)}
-            const gx = gDt * -Math.expm1(-dtv);
-            gDelta[xt + d] = gx;
-            gBias[kD + d] += gx;
-          }
-          for (let n = 0; n < N; n++) {
-            gB[bt + n] = gBt[n];
-            gC[bt + n] = gCt[n];
-          }
-        }
+        w.h.set(ckpt.subarray(c * DN, (c + 1) * DN));
+        replay(w, xo, bo, t0, t1);
+        reverse(w, k, xo, bo, t0, t1);
       }
     }
   }
-  return {
-    u: gU, delta: gDelta, A: Float32Array.from(gA), Bm: gB, Cm: gC,
-    Ds: Float32Array.from(gDs), deltaBias: Float32Array.from(gBias),
-  };
+  const g = w.g;
+  return { u: g.u, dt: g.dt, A: Float32Array.from(g.A), Bm: g.Bm, Cm: g.Cm, Ds: Float32Array.from(g.Ds) };
 }

@@ -1,7 +1,8 @@
 /**
  * The selective scan written step by step with plain tfjs ops, differentiable by tfjs autodiff.
- * A reference for tests and the benchmark only: it records a tape entry per time step, so its
- * backward memory grows with L·(B·K·D·N) tensors and it is orders of magnitude slower.
+ * A reference for tests and the benchmark only: it records about ten tape entries per time step,
+ * so its backward keeps O(L) tensors of B·K·D·N values alive, and it is slower than selectiveScan
+ * (bench/scan.bench.ts measures by how much on each backend).
  *
  * @example
  * const y = selectiveScanNaive(u, delta, A, Bm, Cm, Ds, deltaBias); // same contract as selectiveScan

@@ -4,12 +4,13 @@
  * Per batch b, direction k, channel d and state n:
  *   dt_t = softplus(delta_t + deltaBias);  h_t = exp(dt_t·A) ⊙ h_{t−1} + dt_t·B_t·u_t  (h_{−1} = 0);
  *   y_t = Σ_n C_t[n]·h_t[d,n] + Ds·u_t.
- * Forward and backward are sequential scans over typed arrays (selective-scan-kernels.ts); only the
- * inputs are kept for the backward pass, which recomputes the states chunk by chunk.
+ * All inputs float32. Forward and backward are sequential scans over typed arrays
+ * (selective-scan-kernels.ts); only the inputs are kept for the backward pass, which recomputes the
+ * states. The softplus and its derivative run as tensor ops, which the backends vectorise.
  *
  * @example
  * const y = selectiveScan(u, delta, A, Bm, Cm, Ds, deltaBias); // [B,K,L,D]
- * const grads = tf.grads((u: tf.Tensor) => selectiveScan(u, delta, A, Bm, Cm, Ds, deltaBias).sum())([u]);
+ * const [du] = tf.grads((x: tf.Tensor) => tf.sum(selectiveScan(x, delta, A, Bm, Cm, Ds, deltaBias)))([u]);
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { scanBackward, scanForward, type ScanInputs, type ScanShape } from './selective-scan-kernels.ts';
@@ -41,9 +42,21 @@ function shapeOf(u: tf.Tensor, delta: tf.Tensor, A: tf.Tensor, Bm: tf.Tensor, Cm
 
 const fmt = (t: tf.Tensor) => `[${t.shape.join(',')}]${t.dtype === 'float32' ? '' : ` ${t.dtype}`}`;
 
-function read(ts: tf.Tensor[]): ScanInputs {
-  const [u, delta, A, Bm, Cm, Ds, deltaBias] = ts.map((t) => t.dataSync() as Float32Array);
-  return { u, delta, A, Bm, Cm, Ds, deltaBias };
+/** x = delta + deltaBias, broadcast over batch and time. */
+function preActivation(delta: tf.Tensor, deltaBias: tf.Tensor): tf.Tensor {
+  const [K, D] = deltaBias.shape as number[];
+  return tf.add(delta, tf.reshape(deltaBias, [1, K, 1, D]));
+}
+
+/** The kernels' inputs; dt = softplus(delta + bias) is computed by the backend (vectorised). */
+function kernelInputs(u: tf.Tensor, delta: tf.Tensor, A: tf.Tensor, Bm: tf.Tensor, Cm: tf.Tensor, Ds: tf.Tensor,
+  deltaBias: tf.Tensor): ScanInputs {
+  const f32 = (t: tf.Tensor) => t.dataSync() as Float32Array;
+  // Not tf.tidy(() => array): tidy walks a returned typed array element by element.
+  const dtTensor = tf.tidy(() => tf.softplus(preActivation(delta, deltaBias)));
+  const dt = f32(dtTensor);
+  dtTensor.dispose();
+  return { u: f32(u), dt, A: f32(A), Bm: f32(Bm), Cm: f32(Cm), Ds: f32(Ds) };
 }
 
 const scanOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
@@ -51,18 +64,20 @@ const scanOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const save = args[7] as tf.GradSaveFunc;
   const [u, delta, A, Bm, Cm, Ds, deltaBias] = inputs;
   const shape = shapeOf(u, delta, A, Bm, Cm, Ds, deltaBias);
-  save(inputs);
-  const y = scanForward(read(inputs), shape);
+  save(inputs); // only the inputs: backward recomputes the states
+  const y = scanForward(kernelInputs(u, delta, A, Bm, Cm, Ds, deltaBias), shape);
   return {
     value: tf.tensor4d(y, u.shape as [number, number, number, number]),
-    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-      const g = scanBackward(read(saved), dy.dataSync() as Float32Array, shape);
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.tidy(() => {
+      const [su, sDelta, sA, sB, sC, sDs, sBias] = saved;
+      const g = scanBackward(kernelInputs(su, sDelta, sA, sB, sC, sDs, sBias), dy.dataSync() as Float32Array, shape);
+      // d softplus(x)/dx = sigmoid(x)
+      const gDelta = tf.mul(tf.tensor(g.dt, delta.shape), tf.sigmoid(preActivation(sDelta, sBias)));
       return [
-        tf.tensor(g.u, u.shape), tf.tensor(g.delta, delta.shape), tf.tensor(g.A, A.shape),
-        tf.tensor(g.Bm, Bm.shape), tf.tensor(g.Cm, Cm.shape), tf.tensor(g.Ds, Ds.shape),
-        tf.tensor(g.deltaBias, deltaBias.shape),
+        tf.tensor(g.u, u.shape), gDelta, tf.tensor(g.A, A.shape), tf.tensor(g.Bm, Bm.shape), tf.tensor(g.Cm, Cm.shape),
+        tf.tensor(g.Ds, Ds.shape), tf.sum(gDelta, [0, 2]),
       ];
-    },
+    }),
   };
 });
 

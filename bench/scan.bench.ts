@@ -1,0 +1,158 @@
+// Benchmark: the selective scan, forward + backward, at the 64² decoder stage of a 256² image:
+// D = 128 channels, N = 16 states, K = 4 directions, 2 pyramid levels — level 1 one sequence of
+// L = 4096, level 2 four windows (B = 4) of L = 1024. Prints tokens/s of ours and of the naive
+// per-time-step tfjs scan (timed on a shorter L and extrapolated, as it is ~100× slower).
+//   npx tsx bench/scan.bench.ts [--backend wasm|cpu] [--repeats 3] [--naive-length 64]
+//                               [--torch] [--torch-length L]
+// --torch also times the PyTorch reference's `selective_scan` (pmamba_ref.py; forward + autograd
+// backward) on the same shapes in a python subprocess (Debian's /usr/bin/python3 with torch;
+// skipped when missing). Its backward is very slow (minutes); --torch-length times a shorter L
+// and extrapolates linearly. The reference is looked up in $PMAMBA_REFERENCE_DIR, default
+// ../shared/reference from the repository root.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import * as tf from '@tensorflow/tfjs-core';
+import { useBackend, type BackendName } from '../packages/model/src/backend.ts';
+import '../packages/model/src/ops/register-tfjs-gradients.ts';
+import { selectiveScan } from '../packages/model/src/ops/selective-scan.ts';
+import { selectiveScanNaive } from '../packages/model/src/ops/selective-scan-naive.ts';
+
+// Flags are shared by every bench that `npm run bench` runs: ignore the ones meant for others.
+const { values: args } = parseArgs({
+  strict: false,
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    repeats: { type: 'string', default: '3' },
+    'naive-length': { type: 'string', default: '64' },
+    torch: { type: 'boolean', default: false },
+    'torch-length': { type: 'string' },
+  },
+});
+const REPEATS = Number(args.repeats);
+const NAIVE_L = Number(args['naive-length']);
+const D = 128;
+const N = 16;
+const K = 4;
+const LEVELS = [{ name: 'level 1', B: 1, L: 4096 }, { name: 'level 2', B: 4, L: 1024 }];
+const REPO = resolve(import.meta.dirname, '..');
+
+type ScanFn = (...xs: tf.Tensor[]) => tf.Tensor;
+
+function inputs(B: number, L: number): tf.Tensor[] {
+  return tf.tidy(() => [
+    tf.randomNormal([B, K, L, D], 0, 1, 'float32', 1),
+    tf.randomNormal([B, K, L, D], -1, 1, 'float32', 2),
+    tf.neg(tf.exp(tf.randomUniform([K, D, N], -2, 1, 'float32', 3))),
+    tf.randomNormal([B, K, L, N], 0, 1, 'float32', 4),
+    tf.randomNormal([B, K, L, N], 0, 1, 'float32', 5),
+    tf.ones([K, D]),
+    tf.randomUniform([K, D], -4, 0, 'float32', 6),
+  ]);
+}
+
+/** Seconds for one forward and for one forward + backward (gradients of all 7 inputs), best of `reps`. */
+function time(fn: ScanFn, B: number, L: number, reps: number): { fwd: number; fwdBwd: number } {
+  const xs = inputs(B, L);
+  const w = tf.randomNormal([B, K, L, D], 0, 1, 'float32', 7);
+  const loss = (...a: tf.Tensor[]) => tf.sum(tf.mul(fn(...a), w));
+  let fwd = Infinity;
+  let fwdBwd = Infinity;
+  for (let r = 0; r < reps + 1; r++) { // the first run warms up
+    let t = performance.now();
+    tf.tidy(() => { fn(...xs).dataSync(); });
+    if (r > 0) fwd = Math.min(fwd, (performance.now() - t) / 1000);
+    t = performance.now();
+    tf.tidy(() => { tf.grads(loss)(xs).forEach((g) => g.dataSync()); });
+    if (r > 0) fwdBwd = Math.min(fwdBwd, (performance.now() - t) / 1000);
+  }
+  tf.dispose([...xs, w]);
+  return { fwd, fwdBwd };
+}
+
+const PYTHON = '/usr/bin/python3';
+const REFERENCE_DIR = resolve(process.env.PMAMBA_REFERENCE_DIR ?? join(REPO, '..', 'shared', 'reference'));
+
+/** Why the torch comparison cannot run here, or null when it can. */
+function torchMissing(): string | null {
+  if (!existsSync(PYTHON)) return `${PYTHON} not found`;
+  if (!existsSync(join(REFERENCE_DIR, 'pmamba_ref.py'))) return `no pmamba_ref.py in ${REFERENCE_DIR} (set PMAMBA_REFERENCE_DIR)`;
+  const r = spawnSync(PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  return r.status === 0 ? null : `${PYTHON} cannot import torch`;
+}
+
+/** The reference's selective_scan (forward, then forward + autograd backward) timed by python. */
+function timeTorch(B: number, L: number): { fwd: number; fwdBwd: number; threads: number; version: string } {
+  // Layouts as in the reference: u, delta (b,k,d,l); B, C (b,k,n,l).
+  const script = `
+import sys, time, json
+sys.path.insert(0, sys.argv[1])
+import torch
+from pmamba_ref import selective_scan
+b, L, k, d, n = (int(v) for v in sys.argv[2:7])
+g = torch.Generator().manual_seed(0)
+r = lambda *s: torch.randn(*s, generator=g)
+xs = [r(b, k, d, L), r(b, k, d, L) - 1, -torch.exp(torch.rand(k, d, n, generator=g) * 3 - 2), r(b, k, n, L), r(b, k, n, L),
+      torch.ones(k, d), torch.rand(k, d, generator=g) * 4 - 4]
+xs = [x.requires_grad_() for x in xs]
+w = r(b, k, d, L)
+t = time.perf_counter()
+with torch.no_grad():
+    selective_scan(*xs)
+fwd = time.perf_counter() - t
+t = time.perf_counter()
+(selective_scan(*xs) * w).sum().backward()
+print(json.dumps({"fwd": fwd, "fwdBwd": time.perf_counter() - t, "threads": torch.get_num_threads(), "version": torch.__version__}))
+`;
+  const r = spawnSync(PYTHON, ['-c', script, REFERENCE_DIR, String(B), String(L), String(K), String(D), String(N)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`torch timing failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+}
+
+const fmt = (x: number) => (x >= 1e5 ? x.toExponential(2) : x.toFixed(x >= 100 ? 0 : 1));
+
+async function main(): Promise<void> {
+  const backend = await useBackend(args.backend as BackendName);
+  console.log(`selective scan, forward + backward (gradients of all 7 inputs): D=${D} N=${N} K=${K}`);
+  console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ` +
+    `${(totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; tfjs-core ${tf.version_core}, backend ${backend} ` +
+    `(the scan kernels run in JS on one thread whatever the backend)`);
+  console.log(`best of ${REPEATS}; tokens = sequence positions (B·L), each scanned in ${K} directions over ${D} channels`);
+  let ours = 0;
+  let naive = 0;
+  let torch = 0;
+  const missing = args.torch === true ? torchMissing() : null;
+  if (missing) console.log(`torch: skipped (${missing})`);
+  const withTorch = args.torch === true && !missing;
+  for (const { name, B, L } of LEVELS) {
+    const o = time(selectiveScan as ScanFn, B, L, REPEATS);
+    const nl = Math.min(NAIVE_L, L);
+    const nv = time(selectiveScanNaive as ScanFn, B, nl, 1);
+    const scale = L / nl;
+    ours += o.fwdBwd;
+    naive += nv.fwdBwd * scale;
+    const tok = B * L;
+    console.log(`${name} (B=${B}, L=${L}): ours fwd ${o.fwd.toFixed(3)} s, fwd+bwd ${o.fwdBwd.toFixed(3)} s = ` +
+      `${fmt(tok / o.fwdBwd)} tokens/s; naive tfjs fwd+bwd ${fmt(tok / (nv.fwdBwd * scale))} tokens/s ` +
+      `(timed at L=${nl}, ${nv.fwdBwd.toFixed(3)} s, ×${scale} extrapolated); speed-up over naive ${fmt(nv.fwdBwd * scale / o.fwdBwd)}×`);
+    if (withTorch) {
+      const tl = Math.min(Number(args['torch-length'] ?? L), L);
+      console.log(`${name}: timing torch at L=${tl} (its autograd backward can take minutes)…`);
+      const t = timeTorch(B, tl);
+      const ts = L / tl;
+      torch += t.fwdBwd * ts;
+      console.log(`${name}: torch ${t.version} (${t.threads} threads) fwd ${(t.fwd * ts).toFixed(3)} s, fwd+bwd ` +
+        `${(t.fwdBwd * ts).toFixed(3)} s = ${fmt(tok / (t.fwdBwd * ts))} tokens/s` +
+        `${ts > 1 ? ` (timed at L=${tl}, ×${ts} extrapolated)` : ''}; torch/ours time ratio: fwd ` +
+        `${(t.fwd * ts / o.fwd).toFixed(2)}, fwd+bwd ${(t.fwdBwd * ts / o.fwdBwd).toFixed(2)}`);
+    }
+  }
+  const map = LEVELS[0].B * LEVELS[0].L;
+  console.log(`64² map, both levels: ours ${ours.toFixed(3)} s = ${fmt(map / ours)} map tokens/s; naive ${naive.toFixed(1)} s ` +
+    `(extrapolated), speed-up ${fmt(naive / ours)}×` +
+    (withTorch ? `; torch ${torch.toFixed(1)} s, torch/ours ${(torch / ours).toFixed(1)}` : ''));
+}
+
+await main();
