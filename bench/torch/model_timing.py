@@ -18,10 +18,13 @@ def main():
     ap.add_argument("--batch", type=int, default=2)
     ap.add_argument("--what", choices=["infer", "train"], default="infer")
     ap.add_argument("--threshold", type=int, default=64)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (default: every core)")
     a = ap.parse_args()
     sys.path.insert(0, a.reference)
+    import os
     import torch
     import pmamba_ref as pr
+    torch.set_num_threads(a.threads or os.cpu_count())
     torch.manual_seed(0)
     model = pr.PyramidMamba(level3_threshold=a.threshold)
     x = pr.make_input(a.batch, a.size, 1)
