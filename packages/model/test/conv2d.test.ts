@@ -5,32 +5,8 @@ import '../src/ops/register-tfjs-gradients.ts';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { conv2d } from '../src/ops/conv2d.ts';
+import { randn, relErr } from './helpers.ts';
 
-/** Deterministic N(0, 1) samples (mulberry32 + Box–Muller), identical on every backend. */
-function randn(n: number, seed: number): Float32Array {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) + 0.5) / 4294967296;
-  };
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) out[i] = Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
-  return out;
-}
-
-/** max |a − b| / max |b| */
-function relErr(a: Float32Array | number[], b: Float32Array | number[]): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / Math.max(den, 1e-30);
-}
 
 interface Case { n: number; h: number; w: number; cin: number; cout: number; k: number; stride: 1 | 2; bias: boolean }
 
