@@ -1,9 +1,12 @@
 // Benchmark: the selective scan, forward + backward, at the 64² decoder stage of a 256² image:
 // D = 128 channels, N = 16 states, K = 4 directions, 2 pyramid levels — level 1 one sequence of
-// L = 4096, level 2 four windows (B = 4) of L = 1024. Prints tokens/s of ours and of the naive
-// per-time-step tfjs scan (timed on a shorter L and extrapolated, as it is ~100× slower).
+// L = 4096, level 2 four windows (B = 4) of L = 1024. Prints tokens/s of the generic op
+// (`selectiveScan` on [B,K,L,D] inputs, in-thread) and of the naive per-time-step tfjs scan (timed
+// on a shorter L and extrapolated, as it is ~100× slower), then of the fused four-direction op the
+// model uses (`crossSelectiveScan` on the 64×64 / 32×32 maps) in-thread and on the scan pool.
 //   npx tsx bench/scan.bench.ts [--backend wasm|cpu] [--repeats 3] [--naive-length 64]
-//                               [--torch] [--torch-length L]
+//                               [--threads T] [--torch] [--torch-length L]
+// --threads: pool size for the fused op (default PMAMBA_SCAN_THREADS, else all cores).
 // --torch also times the PyTorch reference's `selective_scan` (pmamba_ref.py; forward + autograd
 // backward) on the same shapes in a python subprocess (Debian's /usr/bin/python3 with torch;
 // skipped when missing). Its backward is very slow (minutes); --torch-length times a shorter L
@@ -11,7 +14,7 @@
 // ../shared/reference from the repository root.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -19,6 +22,8 @@ import { useBackend, type BackendName } from '../packages/model/src/backend.ts';
 import '../packages/model/src/ops/register-tfjs-gradients.ts';
 import { selectiveScan } from '../packages/model/src/ops/selective-scan.ts';
 import { selectiveScanNaive } from '../packages/model/src/ops/selective-scan-naive.ts';
+import { crossSelectiveScan } from '../packages/model/src/ops/cross-selective-scan.ts';
+import { configureScanPool, mainKernels, scanPoolOptions, shutdownScanPool } from '../packages/model/src/ops/scan-pool.ts';
 
 // Flags are shared by every bench that `npm run bench` runs: ignore the ones meant for others.
 const { values: args } = parseArgs({
@@ -29,6 +34,7 @@ const { values: args } = parseArgs({
     'naive-length': { type: 'string', default: '64' },
     torch: { type: 'boolean', default: false },
     'torch-length': { type: 'string' },
+    threads: { type: 'string' },
   },
 });
 const REPEATS = Number(args.repeats);
@@ -36,7 +42,7 @@ const NAIVE_L = Number(args['naive-length']);
 const D = 128;
 const N = 16;
 const K = 4;
-const LEVELS = [{ name: 'level 1', B: 1, L: 4096 }, { name: 'level 2', B: 4, L: 1024 }];
+const LEVELS = [{ name: 'level 1', B: 1, L: 4096, side: 64 }, { name: 'level 2', B: 4, L: 1024, side: 32 }];
 const REPO = resolve(import.meta.dirname, '..');
 
 type ScanFn = (...xs: tf.Tensor[]) => tf.Tensor;
@@ -53,10 +59,22 @@ function inputs(B: number, L: number): tf.Tensor[] {
   ]);
 }
 
+/** The fused op's inputs for B maps of side×side: u [B,H,W,D], delta [B,H,W,K,D], …, as crossScan makes them. */
+function crossInputs(B: number, side: number): tf.Tensor[] {
+  return tf.tidy(() => [
+    tf.randomNormal([B, side, side, D], 0, 1, 'float32', 1),
+    tf.randomNormal([B, side, side, K, D], -1, 1, 'float32', 2),
+    tf.neg(tf.exp(tf.randomUniform([K, D, N], -2, 1, 'float32', 3))),
+    tf.randomNormal([B, side, side, K, N], 0, 1, 'float32', 4),
+    tf.randomNormal([B, side, side, K, N], 0, 1, 'float32', 5),
+    tf.ones([K, D]),
+    tf.randomUniform([K, D], -4, 0, 'float32', 6),
+  ]);
+}
+
 /** Seconds for one forward and for one forward + backward (gradients of all 7 inputs), best of `reps`. */
-function time(fn: ScanFn, B: number, L: number, reps: number): { fwd: number; fwdBwd: number } {
-  const xs = inputs(B, L);
-  const w = tf.randomNormal([B, K, L, D], 0, 1, 'float32', 7);
+function time(fn: ScanFn, xs: tf.Tensor[], reps: number): { fwd: number; fwdBwd: number } {
+  const w = tf.randomNormal(xs[0].shape, 0, 1, 'float32', 7); // y has u's shape
   const loss = (...a: tf.Tensor[]) => tf.sum(tf.mul(fn(...a), w));
   let fwd = Infinity;
   let fwdBwd = Infinity;
@@ -71,6 +89,8 @@ function time(fn: ScanFn, B: number, L: number, reps: number): { fwd: number; fw
   tf.dispose([...xs, w]);
   return { fwd, fwdBwd };
 }
+
+const load = () => loadavg()[0].toFixed(1);
 
 const PYTHON = '/usr/bin/python3';
 const REFERENCE_DIR = resolve(process.env.PMAMBA_REFERENCE_DIR ?? join(REPO, '..', 'shared', 'reference'));
@@ -116,9 +136,12 @@ const fmt = (x: number) => (x >= 1e5 ? x.toExponential(2) : x.toFixed(x >= 100 ?
 async function main(): Promise<void> {
   const backend = await useBackend(args.backend as BackendName);
   console.log(`selective scan, forward + backward (gradients of all 7 inputs): D=${D} N=${N} K=${K}`);
+  if (args.threads !== undefined) configureScanPool({ threads: Number(args.threads) });
+  const threads = scanPoolOptions().threads;
   console.log(`machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, ` +
     `${(totalmem() / 2 ** 30).toFixed(1)} GiB; node ${process.version}; tfjs-core ${tf.version_core}, backend ${backend} ` +
-    `(the scan kernels run in JS on one thread whatever the backend)`);
+    `(whatever the backend, the generic op's kernels run in JS, the fused op's on ${mainKernels() ? 'WebAssembly SIMD' : 'JS'}); ` +
+    `load average at start ${load()} (other processes share the cores)`);
   console.log(`best of ${REPEATS}; tokens = sequence positions (B·L), each scanned in ${K} directions over ${D} channels`);
   let ours = 0;
   let naive = 0;
@@ -127,14 +150,14 @@ async function main(): Promise<void> {
   if (missing) console.log(`torch: skipped (${missing})`);
   const withTorch = args.torch === true && !missing;
   for (const { name, B, L } of LEVELS) {
-    const o = time(selectiveScan as ScanFn, B, L, REPEATS);
+    const o = time(selectiveScan as ScanFn, inputs(B, L), REPEATS);
     const nl = Math.min(NAIVE_L, L);
-    const nv = time(selectiveScanNaive as ScanFn, B, nl, 1);
+    const nv = time(selectiveScanNaive as ScanFn, inputs(B, nl), 1);
     const scale = L / nl;
     ours += o.fwdBwd;
     naive += nv.fwdBwd * scale;
     const tok = B * L;
-    console.log(`${name} (B=${B}, L=${L}): ours fwd ${o.fwd.toFixed(3)} s, fwd+bwd ${o.fwdBwd.toFixed(3)} s = ` +
+    console.log(`${name} (B=${B}, L=${L}): generic op fwd ${o.fwd.toFixed(3)} s, fwd+bwd ${o.fwdBwd.toFixed(3)} s = ` +
       `${fmt(tok / o.fwdBwd)} tokens/s; naive tfjs fwd+bwd ${fmt(tok / (nv.fwdBwd * scale))} tokens/s ` +
       `(timed at L=${nl}, ${nv.fwdBwd.toFixed(3)} s, ×${scale} extrapolated); speed-up over naive ${fmt(nv.fwdBwd * scale / o.fwdBwd)}×`);
     if (withTorch) {
@@ -150,9 +173,27 @@ async function main(): Promise<void> {
     }
   }
   const map = LEVELS[0].B * LEVELS[0].L;
-  console.log(`64² map, both levels: ours ${ours.toFixed(3)} s = ${fmt(map / ours)} map tokens/s; naive ${naive.toFixed(1)} s ` +
+  console.log(`64² map, both levels: generic op ${ours.toFixed(3)} s = ${fmt(map / ours)} map tokens/s; naive ${naive.toFixed(1)} s ` +
     `(extrapolated), speed-up ${fmt(naive / ours)}×` +
-    (withTorch ? `; torch ${torch.toFixed(1)} s, torch/ours ${(torch / ours).toFixed(1)}` : ''));
+    (withTorch ? `; torch ${torch.toFixed(1)} s, torch/generic ${(torch / ours).toFixed(1)}` : ''));
+
+  // The fused op, in-thread and on the pool (identical results).
+  const fused: Record<number, number> = {};
+  for (const t of [...new Set([1, threads])]) {
+    configureScanPool({ threads: t });
+    fused[t] = 0;
+    for (const { name, B, L, side } of LEVELS) {
+      const f = time(crossSelectiveScan as ScanFn, crossInputs(B, side), REPEATS);
+      fused[t] += f.fwdBwd;
+      console.log(`${name} (B=${B}, ${side}×${side}): fused op, ${t} thread(s): fwd ${f.fwd.toFixed(3)} s, fwd+bwd ` +
+        `${f.fwdBwd.toFixed(3)} s = ${fmt(B * L / f.fwdBwd)} tokens/s (load ${load()})`);
+    }
+  }
+  const best = fused[threads];
+  console.log(`64² map, both levels: fused op ${best.toFixed(3)} s with ${threads} thread(s) = ${fmt(map / best)} map tokens/s ` +
+    `(in-thread ${fused[1].toFixed(3)} s); speed-up over the generic op ${(ours / best).toFixed(1)}×` +
+    (withTorch ? `, torch/fused ${(torch / best).toFixed(1)}` : ''));
+  await shutdownScanPool();
 }
 
 await main();

@@ -6,12 +6,16 @@
  * the step sizes, then scanned with A = −exp(A_log); each output is mapped back to row-major
  * order and the four are summed. Works on rectangular maps.
  *
+ * The projections are pointwise per token, so they are computed once, on the row-major tokens,
+ * for all four directions (one product each), and the fused op `crossSelectiveScan` visits the
+ * tokens in each direction's order itself: no re-ordered copy of the map is made.
+ *
  * @example
  * const y = crossScan(x, params); // x [B,H,W,Di] → y [B,H,W,Di]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from '../ops/matmul.ts';
-import { selectiveScan } from '../ops/selective-scan.ts';
+import { crossSelectiveScan } from '../ops/cross-selective-scan.ts';
 
 /** Number of scan directions (row, column, reversed row, reversed column). */
 export const SCAN_DIRECTIONS = 4;
@@ -59,23 +63,18 @@ export function scanSizes(p: ScanParams, di: number): { K: number; R: number; N:
 export function crossScan(x: tf.Tensor4D, p: ScanParams): tf.Tensor4D {
   const [B, H, W, Di] = x.shape;
   const { K, R, N } = scanSizes(p, Di);
-  const L = H * W;
   return tf.tidy(() => {
-    const rows = tf.reshape(x, [B, L, Di]);
-    const cols = tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [B, L, Di]);
-    // Direction-major so that each projection is one batched product (matMul routes it through
-    // 2-D products, which the wasm backend runs fast).
-    const xs = tf.stack([rows, cols, tf.reverse(rows, 1), tf.reverse(cols, 1)]); // [K,B,L,Di]
-    const proj = matMul(tf.reshape(xs, [K, B * L, Di]), p.xProjWeight, false, true); // [K,B·L,R+2N]
-    const [dtLow, bs, cs] = tf.split(proj, [R, N, N], 2);
-    const dts = matMul(dtLow, p.dtProjsWeight, false, true); // [K,B·L,Di]
-    const batchMajor = (t: tf.Tensor, c: number) => tf.transpose(tf.reshape(t, [K, B, L, c]), [1, 0, 2, 3]);
+    const tokens = tf.reshape(x, [B * H * W, Di]);
+    // x_proj's rows regrouped by output kind, so that one 2-D product (the fast one on wasm)
+    // gives every direction's dt_low, then B, then C: [tokens, K·R | K·N | K·N].
+    const [wDt, wB, wC] = tf.split(p.xProjWeight, [R, N, N], 1).map((w) => tf.reshape(w, [-1, Di]));
+    const proj = matMul(tokens, tf.concat([wDt, wB, wC]), false, true);
+    const [dtLow, bs, cs] = tf.split(proj, [K * R, K * N, K * N], 1);
+    // dt_proj of all directions as one product with a block-diagonal [K·R, K·Di] matrix.
+    const blocks = tf.mul(tf.reshape(tf.transpose(p.dtProjsWeight, [0, 2, 1]), [K, R, 1, Di]), tf.reshape(tf.eye(K), [K, 1, K, 1]));
+    const delta = matMul(dtLow, tf.reshape(blocks, [K * R, K * Di])); // [tokens, K·Di]
     const A = tf.neg(tf.exp(tf.reshape(p.aLogs, [K, Di, N])));
-    const y = selectiveScan(batchMajor(xs, Di), batchMajor(dts, Di), A, batchMajor(bs, N), batchMajor(cs, N),
-      tf.reshape(p.ds, [K, Di]), p.dtProjsBias);
-    const [yRow, yCol, yRowRev, yColRev] = tf.unstack(y, 1); // 4 × [B,L,Di]
-    const fromRows = tf.reshape(tf.add(yRow, tf.reverse(yRowRev, 1)), [B, H, W, Di]);
-    const fromCols = tf.transpose(tf.reshape(tf.add(yCol, tf.reverse(yColRev, 1)), [B, W, H, Di]), [0, 2, 1, 3]);
-    return tf.add(fromRows, fromCols) as tf.Tensor4D;
+    return crossSelectiveScan(x, tf.reshape(delta, [B, H, W, K, Di]), A, tf.reshape(bs, [B, H, W, K, N]),
+      tf.reshape(cs, [B, H, W, K, N]), tf.reshape(p.ds, [K, Di]), p.dtProjsBias);
   });
 }
