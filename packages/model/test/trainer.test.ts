@@ -57,3 +57,20 @@ test('a checkpoint carries its config and round-trips every parameter and buffer
   model.dispose();
   back.dispose();
 });
+
+test('micro-batches accumulate to the full-batch loss and gradient', () => {
+  // Same model twice; noise and stochastic depth off. BatchNorm statistics differ per slice in
+  // general, so the batch holds four copies of one image (slice statistics = batch statistics).
+  const make = () => new PyramidMamba(presetConfig('small', { noiseStd: 0, dropPathRate: 0 }), 4);
+  const one = tf.tidy(() => tf.tile(tf.randomNormal([1, 64, 64, 3], 0, 1, 'float32', 3), [4, 1, 1, 1]) as tf.Tensor4D);
+  const a = make();
+  const b = make();
+  const ra = new Trainer(a, { lr: 1e-3 }).step(one);
+  const rb = new Trainer(b, { lr: 1e-3, microBatch: 1 }).step(one);
+  // float32 sums over 4× more elements in the full batch: agreement to ~1e-4, not bit-exact.
+  assert.ok(Math.abs(ra.loss - rb.loss) / ra.loss < 1e-3, `${ra.loss} vs ${rb.loss}`);
+  assert.ok(Math.abs(ra.gradNorm - rb.gradNorm) / ra.gradNorm < 1e-3, `${ra.gradNorm} vs ${rb.gradNorm}`);
+  one.dispose();
+  a.dispose();
+  b.dispose();
+});

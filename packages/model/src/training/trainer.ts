@@ -22,6 +22,12 @@ export interface TrainerOptions {
   gamma?: number;
   /** Seed of the feature noise and stochastic depth streams. */
   seed?: number;
+  /**
+   * Largest number of images per forward/backward pass; bigger batches accumulate gradients
+   * over slices (BatchNorm then sees slice statistics). Default: the whole batch. At 256² the
+   * wasm backend's 4 GiB heap holds one image of the reference model.
+   */
+  microBatch?: number;
 }
 
 export interface StepResult {
@@ -40,6 +46,7 @@ export class Trainer {
   private readonly optimizer: AdamW;
   private readonly schedule: StepLr;
   private readonly clipNorm: number;
+  private readonly microBatch: number;
   private random;
   private steps = 0;
 
@@ -52,28 +59,50 @@ export class Trainer {
     });
     this.schedule = new StepLr(opts.lr, opts.milestones ?? [], opts.gamma ?? 0.1);
     this.clipNorm = opts.clipNorm ?? 5;
+    this.microBatch = opts.microBatch ?? Infinity;
     this.random = seededRandom(opts.seed ?? 0);
   }
 
   /** Trains on one batch of NHWC normalised images. */
   step(images: tf.Tensor4D): StepResult {
     const lr = this.schedule.at(this.steps);
-    const teacher = this.model.teacher(images);
-    const vars = this.entries.map((e) => e.variable);
-    const { value, grads } = tf.variableGrads(() => {
-      const student = this.model.student(teacher, { training: true, random: this.random });
-      return reconstructionLoss(teacher, student);
-    }, vars);
-    tf.dispose(teacher);
-    const named = new Map(this.entries.map((e) => [e.name, grads[e.variable.name]]));
+    const n = images.shape[0];
+    const slice = Math.min(n, this.microBatch);
+    let named = new Map<string, tf.Tensor>();
+    let loss = 0;
+    for (let at = 0; at < n; at += slice) {
+      const m = Math.min(slice, n - at);
+      const part = m === n ? images : tf.slice(images, [at, 0, 0, 0], [m, -1, -1, -1]);
+      const { value, grads } = this.sliceGrads(part);
+      if (part !== images) part.dispose();
+      loss += (value.dataSync()[0] * m) / n;
+      value.dispose();
+      // The loss is a mean over images: slices contribute in proportion to their size.
+      const w = m / n;
+      named = new Map(this.entries.map((e) => {
+        const g = grads[e.variable.name];
+        const prev = named.get(e.name);
+        const next = tf.tidy(() => (prev ? tf.add(prev, tf.mul(g, w)) : w === 1 ? tf.clone(g) : tf.mul(g, w)));
+        prev?.dispose();
+        return [e.name, next];
+      }));
+      tf.dispose(Object.values(grads));
+    }
     const gradNorm = this.clipNorm > 0 ? clipGradNorm(named, this.clipNorm) : NaN;
     this.optimizer.step(named, lr);
-    tf.dispose(Object.values(grads));
     for (const g of named.values()) g.dispose();
-    const loss = value.dataSync()[0];
-    value.dispose();
     this.steps++;
     return { loss, gradNorm, lr, step: this.steps };
+  }
+
+  private sliceGrads(images: tf.Tensor4D): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    const teacher = this.model.teacher(images);
+    const out = tf.variableGrads(() => {
+      const student = this.model.student(teacher, { training: true, random: this.random });
+      return reconstructionLoss(teacher, student);
+    }, this.entries.map((e) => e.variable));
+    tf.dispose(teacher);
+    return out;
   }
 
   /** Loss of a batch without training (eval-mode forward). */
