@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { InitSpec, ParamEntry, ParamRegistry } from './params.ts';
+import { toTorchPerm, type InitSpec, type ParamEntry, type ParamRegistry } from './params.ts';
+import { inversePerm, permute } from './weights/permute.ts';
 import { mulberry32, normalFrom } from './rng.ts';
 
 /** Fills one float array of `n` values per an init spec (torch's schemes, own PRNG). */
@@ -35,13 +36,9 @@ export function initValues(spec: InitSpec, torchShape: readonly number[], next: 
 
 /** Assigns torch-layout values to an entry's tfjs-layout variable. */
 export function assignTorchValues(e: ParamEntry, values: Float32Array): void {
-  tf.tidy(() => {
-    let t = tf.tensor(values, [...e.torchShape]);
-    if (e.layout === 'conv') t = tf.transpose(t, [2, 3, 1, 0]);
-    else if (e.layout === 'depthwise') t = tf.transpose(t, [2, 3, 0, 1]);
-    else if (e.layout === 'linear') t = tf.transpose(t, [1, 0]);
-    e.variable.assign(t);
-  });
+  const perm = toTorchPerm(e.layout);
+  const data = perm ? permute(values, e.torchShape, inversePerm(perm)) : values;
+  tf.tidy(() => e.variable.assign(tf.tensor(data, e.variable.shape)));
 }
 
 /** Official-style random initialisation of every parameter, from a seed. */

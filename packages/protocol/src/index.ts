@@ -68,12 +68,14 @@ export {
   ReportPayloadSchema,
   ReportResultSchema,
   JOB_SCHEMAS,
+  JobProgressSchema,
   parseJobPayload,
   parseJobResult,
 } from './jobs.ts';
 export type {
   JobPayload,
   JobResult,
+  JobProgress,
   TrainShardPayload,
   TrainShardResult,
   AggregatePayload,
@@ -83,7 +85,19 @@ export type {
   ReportPayload,
   ReportResult,
 } from './jobs.ts';
-export { RunRecordSchema, RoundManifestSchema, RunManifestSchema, parseRunRecord, parseRoundManifest, parseRunManifest } from './manifests.ts';
-export type { RunRecord, RoundManifest, RunManifest } from './manifests.ts';
+export {
+  RunRecordSchema,
+  RoundManifestSchema,
+  RunManifestSchema,
+  CurveSchema,
+  EvaluationRecordSchema,
+  CheckpointStateSchema,
+  parseRunRecord,
+  parseRoundManifest,
+  parseRunManifest,
+  parseEvaluationRecord,
+  parseCheckpointState,
+} from './manifests.ts';
+export type { RunRecord, RoundManifest, RunManifest, EvaluationRecord, CheckpointState } from './manifests.ts';
 export { redisConnectionFromUrl, DEFAULT_REDIS_PORT } from './connection.ts';
 export type { RedisConnectionOptions } from './connection.ts';

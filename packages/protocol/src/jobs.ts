@@ -37,6 +37,11 @@ export const TrainShardPayloadSchema = z
     shards: z.array(ShardSchema).min(1, { error: 'expected at least one shard' }),
     /** Weights to start from; null in round 0 (initialise from the seed). */
     init: ArtifactRefSchema.nullable(),
+    /**
+     * With `init` null: also save the seed-initialised model here — round 0's starting point,
+     * evaluated as the untrained model. Every round-0 job writes the same bytes.
+     */
+    initOutputKey: StoreKeySchema.optional(),
     /** Optimiser steps to run (exclusive with localEpochs). */
     localSteps: positiveInt().optional(),
     /** Passes over the shards (exclusive with localSteps). */
@@ -76,6 +81,15 @@ export const TrainShardResultSchema = z.strictObject({
   durationMs: nonNegativeNumber(),
   /** Compute backend that ran it (tensorflow-gpu, tensorflow, wasm, cpu). */
   backend: z.string().min(1),
+  /** Where the time went, in ms: model compute (optimiser steps) against I/O and bookkeeping. */
+  timings: z
+    .strictObject({
+      computeMs: nonNegativeNumber(),
+      dataMs: nonNegativeNumber(),
+      storeMs: nonNegativeNumber(),
+      modelLoadMs: nonNegativeNumber(),
+    })
+    .optional(),
 });
 
 export const AggregatePayloadSchema = z.strictObject({
@@ -132,6 +146,14 @@ export const ReportPayloadSchema = z.strictObject({
   runId: RunIdSchema,
   classes: distinct(ClassNameSchema, 'class').min(1, { error: 'expected at least one class' }),
   formats: distinct(z.enum(REPORT_FORMATS), 'format').min(1, { error: 'expected at least one report format' }),
+  /** Each class's evaluation record (metrics.json). Default: runs/<id>/eval/<class>/metrics.json. */
+  metricsKeys: z.record(ClassNameSchema, StoreKeySchema).optional(),
+  /** Key prefix (no trailing '/') the report files go under. Default: runs/<id>/report. */
+  reportPrefix: StoreKeySchema.optional(),
+  /** Heading of the report. Default: the run id. */
+  title: z.string().min(1).max(200).optional(),
+  /** Lines under the heading (weights, rounds, dataset). */
+  notes: z.array(z.string().max(500)).max(20).optional(),
 });
 
 export const ReportResultSchema = z.strictObject({
@@ -140,6 +162,21 @@ export const ReportResultSchema = z.strictObject({
   /** The report files written (runs/<id>/report/report.<format>). */
   artifacts: z.array(ArtifactRefSchema).min(1),
 });
+
+/**
+ * What train-shard and evaluate jobs report as their BullMQ progress, so a coordinator can draw
+ * progress bars: `done` of `total` steps (training) or images (evaluation).
+ */
+export const JobProgressSchema = z.strictObject({
+  done: nonNegativeInt(),
+  total: positiveInt(),
+  unit: z.enum(['steps', 'images']),
+  /** Mean loss of the steps so far (training). */
+  loss: nonNegativeNumber().optional(),
+  /** Step a retried job resumed from. */
+  resumedFrom: nonNegativeInt().optional(),
+});
+export type JobProgress = z.output<typeof JobProgressSchema>;
 
 /** Payload and result schema of each queue. */
 export const JOB_SCHEMAS = {

@@ -2,12 +2,14 @@
  * What a run leaves in the store besides weights: the run record (written first), one manifest
  * per round and model (written last in the round: the round is complete exactly when it
  * exists), and the run manifest (written last of all). `pmamba train --resume` reads the run
- * record and the newest round manifest.
+ * record and the newest round manifest. Workers add the evaluation record of each class
+ * (metrics.json, read back by the report job) and the state of each train-shard checkpoint
+ * (read by a retried job to resume).
  */
 import { z } from 'zod';
 import { ProtocolError } from './errors.ts';
 import { formatIssues, parseWith } from './issues.ts';
-import { ReportTableSchema } from './metrics.ts';
+import { ClassMetricsSchema, ReportTableSchema } from './metrics.ts';
 import {
   ArtifactRefSchema,
   ClassNameSchema,
@@ -17,6 +19,7 @@ import {
   RunIdSchema,
   distinct,
   nonNegativeInt,
+  nonNegativeNumber,
   positiveInt,
 } from './primitives.ts';
 import { RunConfigSchema, TRAINING_MODES } from './run-config.ts';
@@ -82,9 +85,63 @@ export const RunManifestSchema = z.strictObject({
   createdAt: IsoDateTimeSchema,
 });
 
+/** A curve as plain arrays (x ascending), as @pmamba/metrics returns them for plots. */
+export const CurveSchema = z.strictObject({ x: z.array(z.number()), y: z.array(z.number()) });
+
+/** runs/<id>/…/<class>/metrics.json: one class evaluated with one set of weights. */
+export const EvaluationRecordSchema = z.strictObject({
+  kind: z.literal('pmamba.evaluation'),
+  version: z.literal(1),
+  runId: RunIdSchema,
+  className: ClassNameSchema,
+  model: ModelNameSchema,
+  /** The weights evaluated. */
+  weights: ArtifactRefSchema,
+  metrics: ClassMetricsSchema,
+  images: z.strictObject({ normal: nonNegativeInt(), anomalous: nonNegativeInt() }),
+  /** Test images left out under badImagePolicy `skip`, by sample id. */
+  skipped: z.array(z.string()).default([]),
+  heatmaps: z.array(z.strictObject({ artifact: ArtifactRefSchema, caption: z.string() })),
+  /** ROC / PR / PRO curves for the HTML report; absent where undefined (e.g. no masks). */
+  curves: z
+    .strictObject({
+      image: z.strictObject({ roc: CurveSchema, pr: CurveSchema }),
+      pixel: z.strictObject({ roc: CurveSchema, pr: CurveSchema, pro: CurveSchema }),
+    })
+    .optional(),
+  durationMs: nonNegativeNumber(),
+  /** Of durationMs: inference (model compute) and the rest (images, weights, metrics, heatmaps). */
+  timings: z.strictObject({ computeMs: nonNegativeNumber(), otherMs: nonNegativeNumber() }).optional(),
+  backend: z.string().min(1),
+  createdAt: IsoDateTimeSchema,
+});
+
+/** runs/<id>/rounds/<r>/checkpoints/<job>.json: where a train-shard job got to. */
+export const CheckpointStateSchema = z.strictObject({
+  kind: z.literal('pmamba.checkpoint'),
+  version: z.literal(1),
+  runId: RunIdSchema,
+  round: nonNegativeInt(),
+  jobId: JobIdSchema,
+  /** Optimiser steps done; the weights below are the model after this many. */
+  step: positiveInt(),
+  /** Steps the job runs in all. */
+  steps: positiveInt(),
+  /** Images seen and the sum of step losses so far, so the result's mean loss covers every step. */
+  samples: positiveInt(),
+  lossSum: nonNegativeNumber(),
+  /** The checkpoint's weights; resuming checks they are still these bytes. */
+  weights: ArtifactRefSchema,
+  /** The weights the job started from (null: from the seed), so a checkpoint of another start is never used. */
+  init: ArtifactRefSchema.nullable(),
+  createdAt: IsoDateTimeSchema,
+});
+
 export type RunRecord = z.output<typeof RunRecordSchema>;
 export type RoundManifest = z.output<typeof RoundManifestSchema>;
 export type RunManifest = z.output<typeof RunManifestSchema>;
+export type EvaluationRecord = z.output<typeof EvaluationRecordSchema>;
+export type CheckpointState = z.output<typeof CheckpointStateSchema>;
 
 function parser<S extends z.ZodType>(schema: S, what: string) {
   return (value: unknown, key?: string): z.output<S> =>
@@ -101,3 +158,5 @@ function parser<S extends z.ZodType>(schema: S, what: string) {
 export const parseRunRecord = parser(RunRecordSchema, 'run record');
 export const parseRoundManifest = parser(RoundManifestSchema, 'round manifest');
 export const parseRunManifest = parser(RunManifestSchema, 'run manifest');
+export const parseEvaluationRecord = parser(EvaluationRecordSchema, 'evaluation record');
+export const parseCheckpointState = parser(CheckpointStateSchema, 'checkpoint state');

@@ -7,6 +7,8 @@ import {
   QUEUE_NAMES,
   parseJobPayload,
   parseJobResult,
+  parseCheckpointState,
+  parseEvaluationRecord,
   parseRoundManifest,
   parseRunConfig,
   parseRunManifest,
@@ -126,6 +128,43 @@ describe('run records and manifests', () => {
     });
     assert.deepEqual(run.evaluation, {});
     assert.deepEqual(run.report, []);
+  });
+
+  it('validates evaluation records and checkpoint states, naming the bad field', () => {
+    const evaluation = {
+      kind: 'pmamba.evaluation',
+      version: 1,
+      runId: 'r1',
+      className: 'bottle',
+      model: 'unified',
+      weights: ref('runs/r1/init.safetensors'),
+      metrics: { i_auroc: 0.9, i_ap: 0.9, i_f1max: 0.8, p_auroc: 0.95, p_ap: 0.4, p_f1max: 0.45, au_pro: 0.8, mad: 0.74 },
+      images: { normal: 10, anomalous: 10 },
+      heatmaps: [{ artifact: ref('runs/r1/eval-at/0/bottle/heatmaps/crack_000.png', 'f'), caption: 'bottle/test/crack/000.png' }],
+      curves: { image: { roc: { x: [0, 1], y: [0, 1] }, pr: { x: [0, 1], y: [1, 0.5] } }, pixel: { roc: { x: [0, 1], y: [0, 1] }, pr: { x: [0, 1], y: [1, 0] }, pro: { x: [0, 0.3], y: [0, 0.8] } } },
+      durationMs: 1200,
+      timings: { computeMs: 900, otherMs: 300 },
+      backend: 'wasm',
+      createdAt: '2025-06-01T12:06:00Z',
+    };
+    assert.deepEqual(parseEvaluationRecord(evaluation), { ...evaluation, skipped: [] });
+    assert.throws(() => parseEvaluationRecord({ ...evaluation, metrics: { ...evaluation.metrics, mad: 74 } }, 'm.json'), /m\.json[\s\S]*metrics\.mad: expected a metric value in \[0, 1\] or null/);
+    const checkpoint = {
+      kind: 'pmamba.checkpoint',
+      version: 1,
+      runId: 'r1',
+      round: 0,
+      jobId: 'w0',
+      step: 4,
+      steps: 6,
+      samples: 16,
+      lossSum: 12.5,
+      weights: ref('runs/r1/rounds/0/checkpoints/w0.safetensors'),
+      init: null,
+      createdAt: '2025-06-01T12:01:00Z',
+    };
+    assert.deepEqual(parseCheckpointState(checkpoint), checkpoint);
+    assert.throws(() => parseCheckpointState({ ...checkpoint, step: 0 }), /step: expected a positive integer, got 0/);
   });
 
   it('names the object and field of an invalid manifest', () => {

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs-core';
-import type { ParamEntry, ParamRegistry } from '../params.ts';
+import { toTorchPerm, type ParamEntry, type ParamRegistry } from '../params.ts';
+import { permute } from './permute.ts';
 import { assignTorchValues } from '../init.ts';
 import type { SafeTensor } from './safetensors.ts';
 
@@ -13,13 +13,9 @@ const IGNORED = /\.scans\.index_flat(_inv)?\d*$/;
 const ENCODER_UNUSED = /^(fc\.|layer4\.|head\.|classifier\.)/;
 
 function torchValues(e: ParamEntry): Float32Array {
-  return tf.tidy(() => {
-    const v = e.variable;
-    const t = e.layout === 'conv' ? tf.transpose(v, [3, 2, 0, 1])
-      : e.layout === 'depthwise' ? tf.transpose(v, [2, 3, 0, 1])
-        : e.layout === 'linear' ? tf.transpose(v, [1, 0]) : v;
-    return t.dataSync() as Float32Array;
-  }).slice();
+  const values = e.variable.dataSync() as Float32Array;
+  const perm = toTorchPerm(e.layout);
+  return perm ? permute(values, e.variable.shape, perm) : values.slice();
 }
 
 /** The model's state dict in the reference's names and layouts (F32, and I64 buffers). */

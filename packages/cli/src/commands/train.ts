@@ -1,0 +1,74 @@
+/**
+ * `pmamba train -c CONFIG [--data ROOT] [--store URL] [--redis URL] [--report DIR]`: plans a run
+ * and drives it to the benchmark table; `pmamba train --resume RUN` continues one whose
+ * coordinator stopped. Workers come from `pmamba worker` elsewhere, or `--local-workers N` here
+ * (the default when no Redis URL is given: a private redis-server is reachable only from here).
+ */
+import type { Argv, CommandModule } from 'yargs';
+import { BACKENDS, type BackendChoice } from '@pmamba/model';
+import { loadRunConfig, parseRunConfig, type RunConfig } from '@pmamba/protocol';
+import { CliError } from '../errors.ts';
+import { trainRun } from '../train-run.ts';
+
+interface TrainArgs {
+  config?: string;
+  resume?: string;
+  data?: string;
+  store?: string;
+  redis?: string;
+  prefix?: string;
+  report?: string;
+  runId?: string;
+  localWorkers?: number;
+  backend: BackendChoice;
+}
+
+/** The config file with the command line's overrides applied (and validated again). */
+export async function configWithOverrides(path: string, o: { data?: string; store?: string; runId?: string }): Promise<RunConfig> {
+  const config = await loadRunConfig(path);
+  return parseRunConfig(
+    {
+      ...config,
+      run: { ...config.run, ...(o.runId ? { id: o.runId } : {}) },
+      dataset: { ...config.dataset, ...(o.data ? { root: o.data } : {}) },
+      store: { ...config.store, ...(o.store ? { url: o.store } : {}) },
+    },
+    `${path} (with command-line options)`,
+  );
+}
+
+export const trainCommand: CommandModule<object, TrainArgs> = {
+  command: 'train',
+  describe: 'train a model on BullMQ workers and print its benchmark table (or --resume a run)',
+  builder: (y) =>
+    (y as Argv<object>)
+      .option('config', { alias: 'c', type: 'string', describe: 'run config (YAML), e.g. configs/quickstart.yaml' })
+      .option('resume', { type: 'string', describe: 'continue this run from what the store holds (no --config needed)' })
+      .option('data', { type: 'string', describe: 'dataset root (MVTec layout), overriding dataset.root' })
+      .option('store', { type: 'string', describe: 'artifact store: file://DIR or s3://BUCKET/PREFIX (default: the config\'s, else file://./artifacts)' })
+      .option('redis', { type: 'string', describe: 'Redis URL (default: REDIS_URL, the config\'s, else a private redis-server)' })
+      .option('prefix', { type: 'string', describe: 'BullMQ key prefix (default: the config\'s redis.prefix)' })
+      .option('report', { type: 'string', describe: 'also write report.{md,csv,json,html} to this folder (untrained model: DIR/untrained/)' })
+      .option('run-id', { type: 'string', describe: 'id of the new run (default: run.id, else run-<time>)' })
+      .option('local-workers', { type: 'number', describe: 'worker processes to start here (default: training.workers with a private Redis, else 0)' })
+      .option('backend', { choices: ['auto', ...BACKENDS] as BackendChoice[], default: 'auto' as BackendChoice, describe: 'compute backend of local workers' })
+      .check((a) => {
+        if (!a.config === !a.resume) throw new CliError('give either --config FILE (a new run) or --resume RUN', 'BAD_OPTION');
+        return true;
+      }) as unknown as Argv<TrainArgs>,
+  handler: async (args) => {
+    const config = args.config ? await configWithOverrides(args.config, { data: args.data, store: args.store, runId: args.runId }) : undefined;
+    if (args.resume && (args.data || args.runId)) throw new CliError('--data and --run-id apply to new runs; a resumed run keeps its own', 'BAD_OPTION');
+    await trainRun({
+      config,
+      resume: args.resume,
+      storeUrl: args.store,
+      redisUrl: args.redis,
+      prefix: args.prefix,
+      runId: args.runId,
+      reportDir: args.report,
+      localWorkers: args.localWorkers,
+      backend: args.backend,
+    });
+  },
+};

@@ -1,0 +1,135 @@
+/**
+ * Progress of a run on stderr: one bar per running job (cli-progress) on a terminal, plain
+ * lines otherwise (CI logs, pipes). Lines from elsewhere (worker processes, warnings) go through
+ * `log` so they never tear a bar.
+ */
+import cliProgress from 'cli-progress';
+import type { CoordinatorEvent } from '@pmamba/coordinator';
+
+export class RunProgress {
+  private readonly bars = new Map<string, { bar: cliProgress.SingleBar; label: string }>();
+  private readonly multi: cliProgress.MultiBar | undefined;
+  private readonly lastLine = new Map<string, string>();
+
+  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
+    this.multi = stream.isTTY
+      ? new cliProgress.MultiBar(
+          {
+            stream,
+            format: ' {label} [{bar}] {value}/{total} {unit} {info}',
+            barsize: 24,
+            hideCursor: true,
+            clearOnComplete: false,
+            autopadding: true,
+            forceRedraw: true,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  }
+
+  /** A line above the bars. */
+  log(line: string): void {
+    const text = line.endsWith('\n') ? line : `${line}\n`;
+    if (this.multi) this.multi.log(text);
+    else this.stream.write(text);
+  }
+
+  /** A counter bar of its own (e.g. generating the synthetic set). */
+  counter(label: string, total: number): { update(done: number): void; stop(): void } {
+    if (!this.multi) {
+      this.log(`${label}: ${total} to do`);
+      return { update: () => undefined, stop: () => this.log(`${label}: done`) };
+    }
+    const bar = this.multi.create(total, 0, { label, unit: '', info: '' });
+    return { update: (done) => bar.update(done), stop: () => this.multi?.remove(bar) };
+  }
+
+  handle(event: CoordinatorEvent): void {
+    switch (event.type) {
+      case 'run-started': {
+        const r = event.record;
+        this.log(
+          `pmamba: ${event.resumed ? 'resuming' : 'starting'} run ${r.runId}: ${r.plan.mode} mode, ${r.plan.classes.length} class(es) ` +
+            `(${r.plan.classes.join(', ')}), ${r.plan.rounds} round(s) × ${r.config.training.workers} train-shard job(s), ` +
+            `${r.config.dataset.imageSize}² images, model preset ${r.config.model.preset}`,
+        );
+        break;
+      }
+      case 'round-started':
+        this.log(`round ${event.round + 1}/${event.rounds}${event.model === 'unified' ? '' : ` of ${event.model}`}: ${event.jobs.length} train-shard job(s)`);
+        break;
+      case 'round-finished':
+        this.dropBars(`round ${event.round + 1}/`);
+        this.log(
+          `round ${event.round + 1}/${event.rounds}${event.model === 'unified' ? '' : ` of ${event.model}`} ` +
+            `${event.fromStore ? 'already done' : 'done'}: mean loss ${event.loss.toFixed(4)} over ${event.samples} images`,
+        );
+        break;
+      case 'evaluation-started':
+        this.log(`evaluating the ${event.atRound === 0 ? 'untrained model (initial weights)' : `model after round ${event.atRound}`}: ${event.jobs.length} class(es)`);
+        break;
+      case 'evaluation-finished': {
+        this.dropBars(`evaluate ${event.atRound === 0 ? 'untrained' : `round ${event.atRound}`} `);
+        const mad = event.result.table.mean.mad;
+        this.log(`evaluation ${event.atRound === 0 ? 'untrained' : `after round ${event.atRound}`} done: mean mAD ${mad === null ? '—' : `${(mad * 100).toFixed(1)}%`}`);
+        break;
+      }
+      case 'job-progress':
+        this.progress(event);
+        break;
+      case 'no-workers':
+        this.log(
+          `pmamba: no worker has served the ${event.queue} queue for ${event.seconds} s; start one with ` +
+            '`pmamba worker --redis URL --store URL --prefix PREFIX` (the same Redis, store and prefix as this run)',
+        );
+        break;
+      case 'warning':
+        this.log(`pmamba: ${event.message}`);
+        break;
+    }
+  }
+
+  private progress(e: Extract<CoordinatorEvent, { type: 'job-progress' }>): void {
+    const info =
+      e.state === 'active' || e.state === 'completed'
+        ? e.loss !== undefined
+          ? `loss ${e.loss.toFixed(3)}`
+          : ''
+        : e.state === 'delayed'
+          ? `retrying (attempt ${e.attemptsMade + 1})`
+          : e.state;
+    if (this.multi) {
+      const payload = { label: e.job.label, unit: e.unit ?? '', info };
+      const found = this.bars.get(e.job.id);
+      if (found) {
+        found.bar.setTotal(e.total);
+        found.bar.update(e.done, payload);
+      } else {
+        this.bars.set(e.job.id, { bar: this.multi.create(e.total, e.done, payload), label: e.job.label });
+      }
+      return;
+    }
+    // Plain output: a line when a job starts, every quarter of its work, and when it ends.
+    const quarter = e.total > 0 ? Math.floor((4 * e.done) / e.total) : 0;
+    const key = `${e.state}:${quarter}`;
+    if (this.lastLine.get(e.job.id) === key || e.state === 'waiting' || e.state === 'waiting-children') return;
+    this.lastLine.set(e.job.id, key);
+    this.log(e.unit === undefined ? `  ${e.job.label}: ${e.state}` : `  ${e.job.label}: ${e.state} ${e.done}/${e.total} ${e.unit} ${info}`.trimEnd());
+  }
+
+  private dropBars(labelPrefix: string): void {
+    if (!this.multi) return;
+    for (const [id, { bar, label }] of this.bars) {
+      if (label.includes(labelPrefix)) {
+        bar.stop();
+        this.multi.remove(bar);
+        this.bars.delete(id);
+      }
+    }
+  }
+
+  stop(): void {
+    this.multi?.stop();
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * What `pmamba train` and `pmamba demo` do: bring up Redis (or use the given one), optionally
+ * local worker processes, plan or resume the run, drive it with progress on stderr, print the
+ * benchmark tables (untrained and trained) on stdout and copy the report files to a folder.
+ * Business logic lives in @pmamba/coordinator; this file wires services and output.
+ */
+import { availableParallelism } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Coordinator, CoordinatorError, loadRun, planRun, reportMarkdown, saveReport, type RunOutcome } from '@pmamba/coordinator';
+import { CliError } from './errors.ts';
+import { DEFAULT_REDIS_PREFIX, type RunConfig, type RunRecord } from '@pmamba/protocol';
+import { DEFAULT_STORE_URL, openStore, parseStoreUrl, type ArtifactStore } from '@pmamba/store';
+import { startLocalWorkers, type LocalWorkers } from './local-workers.ts';
+import { RunProgress } from './progress.ts';
+import { resolveRedis, type RedisService } from './redis.ts';
+
+export interface TrainRunOptions {
+  /** A validated config (new run), or undefined with `resume`. */
+  config?: RunConfig;
+  resume?: string;
+  storeUrl?: string;
+  redisUrl?: string;
+  prefix?: string;
+  runId?: string;
+  reportDir?: string;
+  /** Worker processes to start here; default: training.workers when a private Redis is started (nothing else can reach it), else 0. */
+  localWorkers?: number;
+  backend: string;
+  /** Extra arguments for local workers. */
+  workerArgs?: string[];
+}
+
+/** A file:// URL made absolute, so worker processes with another working directory find the same folder. */
+export function absoluteStoreUrl(url: string): string {
+  const where = parseStoreUrl(url);
+  return where.kind === 'file' ? `file://${where.path}` : url;
+}
+
+function percent(v: number | null): string {
+  return v === null ? '—' : `${(v * 100).toFixed(1)}%`;
+}
+
+function printTables(outcome: RunOutcome, record: RunRecord): void {
+  const columns = record.config.evaluation.metrics;
+  for (const { atRound, result } of outcome.evaluations) {
+    const what = atRound === 0 ? 'untrained model (initial weights)' : `after ${atRound} of ${record.plan.rounds} round(s)`;
+    process.stdout.write(`\n## ${record.runId}: ${what}\n\n${reportMarkdown(result.table, columns)}\n`);
+  }
+  const first = outcome.evaluations[0].result.table.mean.mad;
+  const last = outcome.evaluations.at(-1)!.result.table.mean.mad;
+  if (outcome.evaluations.length > 1) {
+    const delta = first !== null && last !== null ? ` (${last >= first ? '+' : ''}${((last - first) * 100).toFixed(1)} points)` : '';
+    process.stdout.write(`\nmean mAD: untrained ${percent(first)} → trained ${percent(last)}${delta}\n`);
+  }
+}
+
+export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
+  const progress = new RunProgress();
+  let store: ArtifactStore | undefined;
+  let redis: RedisService | undefined;
+  let workers: LocalWorkers | undefined;
+  let coordinator: Coordinator | undefined;
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    progress.log(`pmamba: ${signal}: stopping (workers hand their jobs back); again to quit at once`);
+    void coordinator?.close();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const config = options.config;
+    const storeUrl = absoluteStoreUrl(options.storeUrl ?? config?.store.url ?? DEFAULT_STORE_URL);
+    store = await openStore(storeUrl);
+    redis = await resolveRedis([options.redisUrl, process.env.REDIS_URL, config?.redis.url], { allowPrivate: true });
+    if (redis.private) progress.log(`pmamba: started a private redis-server at ${redis.url} (stopped when this command ends)`);
+
+    let record = options.resume ? await loadRun(store, options.resume) : undefined;
+    const prefix = options.prefix ?? record?.config.redis.prefix ?? config?.redis.prefix ?? DEFAULT_REDIS_PREFIX;
+    const planned = record?.config ?? config!;
+    const count = options.localWorkers ?? (redis.private ? Math.min(planned.training.workers, availableParallelism()) : 0);
+    if (count > 0) {
+      workers = startLocalWorkers({
+        count,
+        redisUrl: redis.url,
+        prefix,
+        storeUrl,
+        backend: options.backend,
+        args: options.workerArgs,
+        log: (line) => progress.log(line),
+      });
+      progress.log(`pmamba: started ${count} local worker process(es)`);
+    }
+    coordinator = new Coordinator({ connection: redis.connection, prefix, store, onEvent: (e) => progress.handle(e) });
+    if (!record) {
+      let synth: ReturnType<RunProgress['counter']> | undefined;
+      record = await planRun(config!, {
+        runId: options.runId,
+        onSynthProgress: (done, total) => {
+          synth ??= progress.counter('synthetic data set', total);
+          synth.update(done);
+          if (done === total) synth.stop();
+        },
+        onWarning: (w) => progress.log(`pmamba: warning [${w.code}] ${w.message}`),
+      });
+      await coordinator.createRun(record);
+      progress.log(`pmamba: run ${record.runId} planned: ${record.plan.shards.length} shard(s); record at ${storeUrl} runs/${record.runId}/run.json`);
+    }
+    let outcome: RunOutcome;
+    try {
+      outcome = await coordinator.run(record, options.resume !== undefined);
+    } catch (err) {
+      if (interrupted && err instanceof CoordinatorError && err.code === 'E_STOPPED') {
+        const where = `--store ${storeUrl}${redis.private ? '' : ` --redis ${redis.url.replace(/\/\/([^@/]*)@/, '//***@')} --prefix ${prefix}`}`;
+        throw new CliError(`run ${record.runId} stopped; continue it with \`pmamba train --resume ${record.runId} ${where}\``, 'E_STOPPED');
+      }
+      throw err;
+    }
+    progress.stop();
+    printTables(outcome, record);
+    if (options.reportDir) {
+      const dir = resolve(options.reportDir);
+      const written: string[] = [];
+      for (const { atRound, result } of outcome.evaluations) {
+        const sub = atRound === record.plan.rounds ? dir : join(dir, atRound === 0 ? 'untrained' : `after-round-${atRound}`);
+        written.push(...(await saveReport(store, result, sub)));
+      }
+      const html = written.find((p) => p === join(dir, 'report.html'));
+      process.stdout.write(`\nreport: ${written.length} file(s) under ${dir}${html ? `; open ${html}` : ''}\n`);
+    }
+    return outcome;
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await coordinator?.close();
+    await workers?.stop();
+    await redis?.stop();
+    await store?.close();
+  }
+}

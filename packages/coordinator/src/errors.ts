@@ -1,0 +1,22 @@
+/**
+ * Errors of the coordinator. Each has a stable code; the message names the run, round, job,
+ * file or field and says what to do.
+ */
+
+export type CoordinatorErrorCode =
+  | 'E_CONFIG' // the run config does not fit the dataset or the model
+  | 'E_DATASET' // the dataset cannot be used (missing, empty, bad images under policy fail)
+  | 'E_RUN_EXISTS' // a new run would overwrite one already in the store
+  | 'E_RUN_NOT_FOUND' // --resume names a run the store does not hold
+  | 'E_JOB_FAILED' // a job failed for good (its attempts are spent, or its error is permanent)
+  | 'E_STOPPED'; // the coordinator was closed while the run was in progress
+
+export class CoordinatorError extends Error {
+  readonly code: CoordinatorErrorCode;
+
+  constructor(code: CoordinatorErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CoordinatorError';
+    this.code = code;
+  }
+}

@@ -1,0 +1,152 @@
+/**
+ * The BullMQ flows of a run, built from its record alone (so a restarted coordinator builds
+ * the same flows, with the same job ids):
+ *   round r of a model:   aggregate(run, r)  ←  train-shard(run, r, shards, weights) × jobs
+ *   evaluation after r:   report(run, r)     ←  evaluate(run, class, weights) × classes
+ */
+import type { FlowJob } from 'bullmq';
+import { assignShards, hashSeed } from '@pmamba/data';
+import {
+  QUEUE_NAMES,
+  type AggregatePayload,
+  type ArtifactRef,
+  type EvaluatePayload,
+  type ReportPayload,
+  type RunRecord,
+  type Shard,
+  type TrainShardPayload,
+} from '@pmamba/protocol';
+import { keys } from '@pmamba/store';
+import { bullIds, shardJobName } from './job-ids.ts';
+import { evaluationKeys, initWeightsKey } from './keys.ts';
+import { JOB_OPTIONS } from './queues.ts';
+
+/** One train-shard job of a round: its store name and its shards. */
+export interface ShardJob {
+  jobId: string;
+  shards: Shard[];
+}
+
+/** The train-shard jobs of a model, the same every round: its shards spread over `training.workers` jobs. */
+export function shardJobs(record: RunRecord, modelIndex: number): ShardJob[] {
+  const model = record.plan.models[modelIndex];
+  const perClass = record.plan.mode === 'per-class';
+  const shards = perClass ? record.plan.shards.filter((s) => s.className === model) : record.plan.shards;
+  return assignShards(shards, record.config.training.workers)
+    .filter((a) => a.shards.length > 0)
+    .map((a) => ({ jobId: shardJobName(perClass, modelIndex, a.worker), shards: a.shards }));
+}
+
+/** The learning rate of round r: lr × gamma per milestone reached. */
+export function roundLr(record: RunRecord, round: number): number {
+  const t = record.config.training;
+  return t.lr * t.lrGamma ** t.lrMilestones.filter((m) => m <= round).length;
+}
+
+/** Round `round` of a model from `init` (null in round 0: the jobs build the model from the seed and save it as the initial weights). */
+export function roundFlow(record: RunRecord, modelIndex: number, round: number, init: ArtifactRef | null): FlowJob {
+  const { runId } = record;
+  const model = record.plan.models[modelIndex];
+  const t = record.config.training;
+  const jobs = shardJobs(record, modelIndex);
+  const children = jobs.map(({ jobId, shards }) => {
+    const data: TrainShardPayload = {
+      runId,
+      round,
+      jobId,
+      model,
+      shards,
+      init,
+      ...(init === null ? { initOutputKey: initWeightsKey(runId) } : {}),
+      ...(t.localSteps !== undefined ? { localSteps: t.localSteps } : { localEpochs: t.localEpochs }),
+      batchSize: t.batchSize,
+      lr: roundLr(record, round),
+      // Each job draws its own batches and noise, the same on every retry.
+      seed: hashSeed(t.seed, round, jobId),
+      configKey: keys.runRecordKey(runId),
+      outputKey: keys.jobWeightsKey(runId, round, jobId),
+      checkpointKey: keys.checkpointWeightsKey(runId, round, jobId),
+      checkpointEverySteps: t.checkpointEverySteps,
+    };
+    return {
+      name: QUEUE_NAMES.trainShard,
+      queueName: QUEUE_NAMES.trainShard,
+      data,
+      opts: { ...JOB_OPTIONS[QUEUE_NAMES.trainShard], jobId: bullIds.trainShard(runId, round, jobId) },
+    };
+  });
+  const data: AggregatePayload = {
+    runId,
+    round,
+    model,
+    jobIds: jobs.map((j) => j.jobId),
+    outputKey: keys.mergedWeightsKey(runId, round, model),
+    manifestKey: keys.roundManifestKey(runId, round, model),
+    lastRound: round === record.plan.rounds - 1,
+  };
+  return {
+    name: QUEUE_NAMES.aggregate,
+    queueName: QUEUE_NAMES.aggregate,
+    data,
+    opts: { ...JOB_OPTIONS[QUEUE_NAMES.aggregate], jobId: bullIds.aggregate(runId, round, modelIndex) },
+    children,
+  };
+}
+
+/**
+ * The evaluation of the weights after `atRound` rounds (0: the untrained initial weights):
+ * `weights(model)` gives each model's weights at that point.
+ */
+export function evaluationFlow(record: RunRecord, atRound: number, weights: (model: string) => ArtifactRef): FlowJob {
+  const { runId } = record;
+  const perClass = record.plan.mode === 'per-class';
+  const where = evaluationKeys(runId, atRound, record.plan.rounds);
+  const e = record.config.evaluation;
+  const children = record.plan.classes.map((className, c) => {
+    const model = perClass ? className : keys.UNIFIED_MODEL;
+    const data: EvaluatePayload = {
+      runId,
+      className,
+      model,
+      weights: weights(model),
+      configKey: keys.runRecordKey(runId),
+      metricsKey: where.metricsKey(className),
+      heatmaps: e.heatmaps,
+    };
+    return {
+      name: QUEUE_NAMES.evaluate,
+      queueName: QUEUE_NAMES.evaluate,
+      data,
+      opts: { ...JOB_OPTIONS[QUEUE_NAMES.evaluate], jobId: bullIds.evaluate(runId, atRound, c) },
+    };
+  });
+  const trained = atRound === 0 ? 'untrained (initial weights)' : `after ${atRound} of ${record.plan.rounds} round(s)`;
+  const data: ReportPayload = {
+    runId,
+    classes: record.plan.classes,
+    formats: e.reportFormats,
+    metricsKeys: Object.fromEntries(record.plan.classes.map((c) => [c, where.metricsKey(c)])),
+    reportPrefix: where.reportPrefix,
+    title: `${record.config.run.name ?? runId}: ${trained}`,
+    notes: [
+      `run ${runId}, ${record.plan.mode} mode, ${record.plan.classes.length} class(es), model preset ${record.config.model.preset}`,
+      `weights ${trained}; dataset ${record.config.dataset.root} at ${record.config.dataset.imageSize}²`,
+    ],
+  };
+  return {
+    name: QUEUE_NAMES.report,
+    queueName: QUEUE_NAMES.report,
+    data,
+    opts: { ...JOB_OPTIONS[QUEUE_NAMES.report], jobId: bullIds.report(runId, atRound) },
+    children,
+  };
+}
+
+/** The rounds after which the weights are evaluated: 0 (untrained), every `everyRounds`, and the last. */
+export function evaluationRounds(record: RunRecord): number[] {
+  const every = record.config.evaluation.everyRounds;
+  const last = record.plan.rounds;
+  const out = new Set([0, last]);
+  if (every > 0) for (let r = every; r < last; r += every) out.add(r);
+  return [...out].sort((a, b) => a - b);
+}

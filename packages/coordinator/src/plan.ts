@@ -1,0 +1,154 @@
+/**
+ * Planning a run: the config is checked against the model and the dataset (generating the
+ * synthetic set first when the config asks for it), every image is decoded once so a corrupt
+ * file is named before any job starts, and each class's normal training images are cut into
+ * shards — one per train-shard job of the round, so every job sees every class of its model.
+ * The result is the run record (runs/<id>/run.json) every job reads its settings from.
+ */
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  SYNTH_CLASSES,
+  inspectDataset,
+  openDataset,
+  planShards,
+  synthesize,
+  type DataWarning,
+  type DatasetIndex,
+} from '@pmamba/data';
+import { checkImageSize, presetConfig, type ModelConfig, type ModelConfigInput } from '@pmamba/model';
+import { parseRunRecord, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
+import { keys } from '@pmamba/store';
+import { CoordinatorError } from './errors.ts';
+
+export interface PlanOptions {
+  /** Folder relative paths in the config are resolved against. Default: process.cwd(). */
+  cwd?: string;
+  /** The run id; default: config.run.id, else `run-<UTC time>`. */
+  runId?: string;
+  /** Progress of synthetic-set generation (images written, total). */
+  onSynthProgress?: (done: number, total: number) => void;
+  /** A skipped file or class (policy `skip`), or a note worth showing. Default: ignored. */
+  onWarning?: (warning: DataWarning) => void;
+  /** The clock, for the run id and createdAt. */
+  now?: () => Date;
+}
+
+/** The model config a run's `model` section describes (preset + overrides), validated for the image size. */
+export function runModelConfig(config: RunConfig): ModelConfig {
+  const { preset, ...overrides } = config.model;
+  let model: ModelConfig;
+  try {
+    model = presetConfig(preset, overrides as ModelConfigInput);
+    checkImageSize(model, config.dataset.imageSize);
+  } catch (err) {
+    throw new CoordinatorError('E_CONFIG', `model: ${(err as Error).message} (dataset.imageSize ${config.dataset.imageSize}, preset ${preset})`, {
+      cause: err,
+    });
+  }
+  return model;
+}
+
+const SYNTH_MANIFEST = 'pmamba-synth.json';
+
+/** Writes the synthetic set at `root` unless an identical one is already there. */
+async function ensureSynthetic(root: string, synth: NonNullable<RunConfig['dataset']['synthetic']>, options: PlanOptions): Promise<void> {
+  const classes = typeof synth.classes === 'number' ? SYNTH_CLASSES.slice(0, synth.classes).map((c) => c.name) : synth.classes;
+  const wanted = { classes, size: synth.size, train: synth.train, test: synth.test, seed: synth.seed };
+  try {
+    const found = JSON.parse(await readFile(join(root, SYNTH_MANIFEST), 'utf8')) as Record<string, unknown>;
+    const same = (Object.keys(wanted) as (keyof typeof wanted)[]).every((k) => JSON.stringify(found[k]) === JSON.stringify(wanted[k]));
+    if (same) return;
+  } catch {
+    // No (readable) manifest: generate; synthesize refuses a folder holding anything else.
+  }
+  try {
+    await synthesize({ out: root, ...wanted, onProgress: options.onSynthProgress });
+  } catch (err) {
+    throw new CoordinatorError('E_DATASET', `dataset.synthetic: cannot write the synthetic set to ${root}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/**
+ * Decodes every image and mask. Under policy `fail` the first bad file stops planning with its
+ * path; under `skip` bad training images are left out of the shards (evaluation skips bad test
+ * images itself) and each is reported through onWarning.
+ */
+async function checkImages(index: DatasetIndex, config: RunConfig, options: PlanOptions): Promise<Set<string>> {
+  const report = await inspectDataset(index, { verify: true });
+  const bad = report.problems.filter((p) => p.path !== undefined && p.code !== 'E_IMAGE_CHANNELS');
+  if (bad.length > 0 && config.dataset.badImagePolicy === 'fail') {
+    const listed = bad.slice(0, 5).map((p) => `  ${p.message}`).join('\n');
+    throw new CoordinatorError(
+      'E_DATASET',
+      `dataset ${index.root} has ${bad.length} unreadable file(s):\n${listed}${bad.length > 5 ? '\n  …' : ''}\n` +
+        'fix or remove them, or set dataset.badImagePolicy: skip to train without them',
+    );
+  }
+  for (const p of bad) options.onWarning?.(p);
+  return new Set(bad.map((p) => p.path!));
+}
+
+/** Each class's training images in `workers` near-equal shards (at most maxPerShard each). */
+export function planClassShards(index: DatasetIndex, config: RunConfig, exclude: ReadonlySet<string> = new Set()): Shard[] {
+  const { workers, maxPerShard, seed } = config.training;
+  return index.classes.flatMap((c) => {
+    const items = c.train.filter((s) => !exclude.has(s.image)).map((s) => s.id);
+    if (items.length === 0) {
+      throw new CoordinatorError('E_DATASET', `class '${c.name}' in ${index.root} has no usable training images`);
+    }
+    const perJob = Math.ceil(items.length / workers);
+    return planShards([{ className: c.name, items }], { maxPerShard: Math.min(perJob, maxPerShard ?? perJob), seed });
+  });
+}
+
+function defaultRunId(now: Date): string {
+  return `run-${now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
+}
+
+/**
+ * Validates a config against the model and its dataset and plans the run. The record's config
+ * has the dataset root made absolute (workers may run elsewhere in the tree) and no Redis URL
+ * (it may hold a password, and workers bring their own).
+ */
+export async function planRun(config: RunConfig, options: PlanOptions = {}): Promise<RunRecord> {
+  const now = options.now?.() ?? new Date();
+  runModelConfig(config);
+  const root = resolve(options.cwd ?? process.cwd(), config.dataset.root);
+  if (config.dataset.synthetic) await ensureSynthetic(root, config.dataset.synthetic, options);
+
+  let index: DatasetIndex;
+  try {
+    index = await openDataset(root, {
+      format: config.dataset.format,
+      policy: config.dataset.badImagePolicy,
+      onWarning: options.onWarning ?? (() => undefined),
+      ...(config.dataset.classes === 'all' ? {} : { classes: config.dataset.classes }),
+    });
+  } catch (err) {
+    throw new CoordinatorError('E_DATASET', `dataset.root ${root}: ${(err as Error).message}`, { cause: err });
+  }
+  if (index.classes.length === 0) throw new CoordinatorError('E_DATASET', `dataset.root ${root} holds no classes`);
+  const exclude = await checkImages(index, config, options);
+  const shards = planClassShards(index, config, exclude);
+  const classes = index.classes.map((c) => c.name);
+  const perClass = config.training.mode === 'per-class';
+
+  const runId = options.runId ?? config.run.id ?? defaultRunId(now);
+  keys.runPrefix(runId);
+  const record: RunRecord = {
+    kind: 'pmamba.run',
+    version: 1,
+    runId,
+    createdAt: now.toISOString(),
+    config: {
+      ...config,
+      run: { ...config.run, id: runId },
+      dataset: { ...config.dataset, root: index.root, format: index.format },
+      redis: { prefix: config.redis.prefix },
+    },
+    plan: { mode: config.training.mode, classes, models: perClass ? classes : [keys.UNIFIED_MODEL], shards, rounds: config.training.rounds },
+    software: { pmamba: '0.1.0', node: process.versions.node },
+  };
+  return parseRunRecord(record, keys.runRecordKey(runId));
+}

@@ -1,0 +1,64 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseRunConfig, type RunConfig } from '@pmamba/protocol';
+import { CoordinatorError } from '../src/errors.ts';
+import { planRun, runModelConfig } from '../src/plan.ts';
+
+let dir: string;
+
+function config(policy: 'fail' | 'skip', patch: object = {}): RunConfig {
+  return parseRunConfig({
+    dataset: { root: join(dir, 'data'), imageSize: 32, badImagePolicy: policy, synthetic: { classes: 2, size: 32, train: 5, test: 4, seed: 1 } },
+    model: { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 2, 2] } },
+    training: { rounds: 1, localSteps: 1, workers: 2 },
+    ...patch,
+  });
+}
+
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pmamba-plan-'));
+});
+after(async () => rm(dir, { recursive: true, force: true }));
+
+describe('planRun', () => {
+  it('generates the synthetic set, splits each class over the jobs and makes the dataset root absolute', async () => {
+    const record = await planRun(config('fail'), { runId: 'p1', now: () => new Date('2025-02-03T04:05:06Z') });
+    assert.equal(record.runId, 'p1');
+    assert.equal(record.createdAt, '2025-02-03T04:05:06.000Z');
+    assert.deepEqual(record.plan.classes, ['carpet', 'disc']);
+    assert.deepEqual(record.plan.models, ['unified']);
+    assert.equal(record.config.dataset.root, join(dir, 'data'));
+    assert.equal(record.config.dataset.format, 'mvtec');
+    // 5 images per class over 2 jobs: shards of 3 and 2.
+    assert.deepEqual(record.plan.shards.map((s) => [s.id, s.items.length]), [['carpet/0', 3], ['carpet/1', 2], ['disc/0', 3], ['disc/1', 2]]);
+    assert.equal(record.config.redis.url, undefined);
+  });
+
+  it('names a corrupt image under policy fail, and trains without it under skip', async () => {
+    await planRun(config('fail'), { runId: 'p2' });
+    const bad = join(dir, 'data', 'disc', 'train', 'good', '002.png');
+    await writeFile(bad, 'not a png');
+    await assert.rejects(planRun(config('fail'), { runId: 'p2' }), (e: CoordinatorError) => {
+      assert.equal(e.code, 'E_DATASET');
+      assert.ok(e.message.includes(bad), e.message);
+      assert.match(e.message, /badImagePolicy: skip/);
+      return true;
+    });
+    const warnings: string[] = [];
+    const record = await planRun(config('skip'), { runId: 'p2', onWarning: (w) => warnings.push(w.path ?? '') });
+    assert.deepEqual(warnings, [bad]);
+    const disc = record.plan.shards.filter((s) => s.className === 'disc').flatMap((s) => s.items);
+    assert.equal(disc.length, 4);
+    assert.ok(!disc.includes('disc/train/good/002.png'));
+  });
+
+  it('rejects a model that does not fit the image size, naming both', () => {
+    assert.throws(
+      () => runModelConfig(config('fail', { model: { preset: 'small' } })),
+      (e: CoordinatorError) => e.code === 'E_CONFIG' && /image size 32/.test(e.message) && /dataset\.imageSize 32/.test(e.message),
+    );
+  });
+});

@@ -1,0 +1,62 @@
+/**
+ * What both sandboxed processors share: the process-wide runtime, payload parsing, progress and
+ * logs through the job, and the mapping of errors to BullMQ's retry rules — errors that cannot
+ * succeed on a retry (a bad payload, bad data, a diverged loss) fail the job at once.
+ */
+import type { SandboxedJob } from 'bullmq';
+import { UnrecoverableError } from 'bullmq';
+import { DataError } from '@pmamba/data';
+import { ProtocolError, type JobProgress } from '@pmamba/protocol';
+import { readChildEnv } from '../child-env.ts';
+import { WorkerError } from '../errors.ts';
+import { WorkerRuntime } from '../runtime.ts';
+import type { JobContext } from '../train-shard.ts';
+
+let runtime: WorkerRuntime | undefined;
+
+/** This process's runtime, created on first use from the environment `pmamba worker` set. */
+export function processRuntime(): WorkerRuntime {
+  runtime ??= new WorkerRuntime(readChildEnv());
+  return runtime;
+}
+
+/** A stop request: the worker's cancel signal, or SIGTERM/SIGINT sent to this process itself. */
+const stopRequested = new AbortController();
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stopRequested.abort(signal));
+// A processor whose worker died (SIGKILL, crash) no longer holds its job's lock: another worker
+// will resume the job, so this one must not go on writing the same keys.
+process.on('disconnect', () => process.exit(1));
+
+/** Progress and logs of a job; add `signal: stopSignal(…)` for jobs that stop early. */
+export function jobContext(job: SandboxedJob): JobContext {
+  return {
+    progress: (p: JobProgress) => job.updateProgress(p),
+    log: (message: string) => {
+      process.stderr.write(`pmamba worker [${job.name} ${job.id}] ${message}\n`);
+      job.log(message);
+    },
+  };
+}
+
+/** Aborts when the worker cancels the job (its graceful shutdown) or this process gets SIGTERM/SIGINT. */
+export function stopSignal(signal: AbortSignal | undefined): AbortSignal {
+  return signal ? AbortSignal.any([signal, stopRequested.signal]) : stopRequested.signal;
+}
+
+function isPermanent(err: unknown): boolean {
+  if (err instanceof WorkerError) return err.permanent;
+  return err instanceof ProtocolError || err instanceof DataError || (err as { code?: string } | null)?.code === 'WEIGHTS_MISMATCH';
+}
+
+/** Runs `work`, turning permanent errors into UnrecoverableError (keeping the message). */
+export async function runJob<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    if (isPermanent(err)) {
+      const e = err as Error & { code?: string };
+      throw new UnrecoverableError(`${e.message}${e.code ? ` [${e.code}]` : ''}`);
+    }
+    throw err;
+  }
+}

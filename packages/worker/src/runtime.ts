@@ -1,0 +1,86 @@
+/**
+ * What a processor process keeps between jobs: the store connection, the compute backend, run
+ * records, dataset indexes and recently used weights (by content hash, so every job of a round
+ * fetches the round's weights once per process).
+ */
+import { openDataset, type DatasetIndex } from '@pmamba/data';
+import { useBackend, type BackendName } from '@pmamba/model';
+import { parseRunRecord, type ArtifactRef, type RunRecord } from '@pmamba/protocol';
+import { isStoreError, openStore, sha256, type ArtifactStore } from '@pmamba/store';
+import { WorkerError } from './errors.ts';
+import type { ChildSettings } from './child-env.ts';
+
+/** Weights kept in memory: a round's starting point and the previous one. */
+const WEIGHTS_CACHED = 2;
+
+export class WorkerRuntime {
+  private storePromise: Promise<ArtifactStore> | undefined;
+  private backendPromise: Promise<BackendName> | undefined;
+  private readonly records = new Map<string, RunRecord>();
+  private readonly datasets = new Map<string, Promise<DatasetIndex>>();
+  private readonly weightCache = new Map<string, Uint8Array>();
+
+  constructor(
+    private readonly settings: ChildSettings,
+    private readonly log: (message: string) => void = (m) => process.stderr.write(`${m}\n`),
+  ) {}
+
+  store(): Promise<ArtifactStore> {
+    this.storePromise ??= openStore(this.settings.storeUrl);
+    return this.storePromise;
+  }
+
+  backend(): Promise<BackendName> {
+    // `auto` explains every backend it could not load; one line saying which one runs is enough here.
+    this.backendPromise ??= useBackend(this.settings.backend, (m) => this.log(m.replace(/ \(unavailable: .*\)$/s, '')));
+    return this.backendPromise;
+  }
+
+  async runRecord(key: string): Promise<RunRecord> {
+    const cached = this.records.get(key);
+    if (cached) return cached;
+    const record = await (await this.store()).getJson(key, (v) => parseRunRecord(v, key));
+    this.records.set(key, record);
+    return record;
+  }
+
+  /** The run's dataset, read once per process (the reader follows the run's bad-image policy). */
+  dataset(record: RunRecord): Promise<DatasetIndex> {
+    const d = record.config.dataset;
+    const id = `${d.root}\u0000${d.format}\u0000${d.badImagePolicy}\u0000${record.plan.classes.join('/')}`;
+    let index = this.datasets.get(id);
+    if (!index) {
+      index = openDataset(d.root, {
+        format: d.format,
+        policy: d.badImagePolicy,
+        classes: record.plan.classes,
+        onWarning: (w) => this.log(`pmamba worker: warning [${w.code}] ${w.message}`),
+      });
+      index.catch(() => this.datasets.delete(id));
+      this.datasets.set(id, index);
+    }
+    return index;
+  }
+
+  /** The bytes of a weights artifact, verified against the reference's sha256. */
+  async weights(ref: ArtifactRef): Promise<Uint8Array> {
+    const cached = this.weightCache.get(ref.sha256);
+    if (cached) return cached;
+    let bytes: Uint8Array;
+    try {
+      bytes = await (await this.store()).getBytes(ref.key);
+    } catch (err) {
+      if (isStoreError(err, 'E_NOT_FOUND')) {
+        throw new WorkerError('E_STORE_MISSING', `weights ${ref.key} are missing from ${this.settings.storeUrl}`, { cause: err });
+      }
+      throw err;
+    }
+    const found = sha256(bytes);
+    if (found !== ref.sha256) {
+      throw new WorkerError('E_STORE_MISSING', `weights ${ref.key} in ${this.settings.storeUrl} were replaced: sha256 ${found}, the job expects ${ref.sha256}`);
+    }
+    this.weightCache.set(ref.sha256, bytes);
+    while (this.weightCache.size > WEIGHTS_CACHED) this.weightCache.delete(this.weightCache.keys().next().value!);
+    return bytes;
+  }
+}

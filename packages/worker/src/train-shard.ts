@@ -1,0 +1,262 @@
+/**
+ * A train-shard job: from the round's weights, `steps` optimiser steps on batches drawn from the
+ * job's shards, then the weights and a result record to the store. Every `checkpointEverySteps`
+ * steps the model goes to the store with a small state record, so a retry (after a crash, a
+ * SIGKILL or a hand-back at shutdown) continues from the last checkpoint instead of step 0. A job
+ * whose result record already exists returns it: a retry never overwrites finished work.
+ *
+ * The optimiser's moments are not checkpointed (@pmamba/model's Trainer has no way to restore
+ * them yet): a resumed job continues from the checkpointed weights with fresh AdamW moments.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng, hashSeed, loadBatch, samplesById, type Sample } from '@pmamba/data';
+import { PyramidMamba, Trainer, loadCheckpoint, presetConfig, saveCheckpoint, type ModelConfigInput } from '@pmamba/model';
+import {
+  parseCheckpointState,
+  parseJobResult,
+  type ArtifactRef,
+  type CheckpointState,
+  type JobProgress,
+  type RunRecord,
+  type TrainShardPayload,
+  type TrainShardResult,
+} from '@pmamba/protocol';
+import { isStoreError, keys, sha256, type ArtifactStore } from '@pmamba/store';
+import { WorkerError } from './errors.ts';
+import type { WorkerRuntime } from './runtime.ts';
+
+/** What a processor gives the job logic: progress, and a signal asking it to stop early. */
+export interface JobContext {
+  progress(p: JobProgress): Promise<void>;
+  /** Aborted when the worker shuts down: checkpoint and hand the job back. */
+  signal?: AbortSignal;
+  log(message: string): void;
+}
+
+/** A job that stopped early at shutdown; its checkpoint is in the store. */
+export interface HandedBack {
+  handedBack: true;
+  step: number;
+}
+
+/** Images decoded once per job while they fit this budget (bytes). */
+const IMAGE_CACHE_BYTES = 512 * 2 ** 20;
+
+export function stepsOf(payload: TrainShardPayload): number {
+  if (payload.localSteps !== undefined) return payload.localSteps;
+  const items = payload.shards.reduce((n, s) => n + s.items.length, 0);
+  return Math.max(1, Math.ceil((payload.localEpochs! * items) / payload.batchSize));
+}
+
+/**
+ * The ids of each step's batch: passes over the job's images, each in a fresh order drawn from
+ * the job's seed — the same sequence on every attempt, so a resumed job sees the batches it
+ * had not seen yet.
+ */
+export function batchPlan(items: readonly string[], batchSize: number, steps: number, seed: number): string[][] {
+  const out: string[][] = [];
+  let order: string[] = [];
+  let at = 0;
+  let pass = 0;
+  while (out.length < steps) {
+    const batch: string[] = [];
+    while (batch.length < Math.min(batchSize, items.length)) {
+      if (at >= order.length) {
+        order = createRng(hashSeed(seed, 'pass', pass++)).shuffle([...items]);
+        at = 0;
+      }
+      batch.push(order[at++]);
+    }
+    out.push(batch);
+  }
+  return out;
+}
+
+/** The checkpoint state key beside the checkpoint weights key. */
+export const checkpointStateKey = (payload: TrainShardPayload): string => keys.checkpointStateKey(payload.runId, payload.round, payload.jobId);
+
+async function finishedResult(store: ArtifactStore, payload: TrainShardPayload): Promise<TrainShardResult | undefined> {
+  const key = keys.jobResultKey(payload.runId, payload.round, payload.jobId);
+  let result: TrainShardResult;
+  try {
+    result = await store.getJson(key, (v) => parseJobResult('train-shard', v, payload.jobId));
+  } catch (err) {
+    if (isStoreError(err, 'E_NOT_FOUND')) return undefined;
+    throw err;
+  }
+  const found = await store.head(result.weights.key);
+  return found?.sha256 === result.weights.sha256 ? result : undefined;
+}
+
+/** The job's checkpoint, if one exists for this very job and starting point, with its weights. */
+async function readCheckpoint(store: ArtifactStore, payload: TrainShardPayload, steps: number): Promise<{ state: CheckpointState; bytes: Uint8Array } | undefined> {
+  const key = checkpointStateKey(payload);
+  let state: CheckpointState;
+  try {
+    state = await store.getJson(key, (v) => parseCheckpointState(v, key));
+  } catch (err) {
+    if (isStoreError(err, 'E_NOT_FOUND')) return undefined;
+    throw err;
+  }
+  const sameJob = state.runId === payload.runId && state.round === payload.round && state.jobId === payload.jobId && state.steps === steps;
+  if (!sameJob || (state.init?.sha256 ?? null) !== (payload.init?.sha256 ?? null) || state.step >= steps) return undefined;
+  try {
+    const bytes = await store.getBytes(state.weights.key);
+    // Weights written after the state (a crash between the two writes) belong to a later step: not resumable.
+    return sha256(bytes) === state.weights.sha256 ? { state, bytes } : undefined;
+  } catch (err) {
+    if (isStoreError(err)) return undefined;
+    throw err;
+  }
+}
+
+function modelFromSeed(record: RunRecord): PyramidMamba {
+  const { preset, ...overrides } = record.config.model;
+  return new PyramidMamba(presetConfig(preset, overrides as ModelConfigInput), record.config.training.seed);
+}
+
+function ref(o: { key: string; sha256: string; size: number }): ArtifactRef {
+  return { key: o.key, sha256: o.sha256, size: o.size };
+}
+
+export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt: WorkerRuntime): Promise<TrainShardResult | HandedBack> {
+  const started = performance.now();
+  const store = await rt.store();
+  const done = await finishedResult(store, payload);
+  if (done) {
+    ctx.log(`${payload.jobId} of round ${payload.round} is already in the store; returning it`);
+    return done;
+  }
+  const backend = await rt.backend();
+  const record = await rt.runRecord(payload.configKey);
+  const t = record.config.training;
+  const size = record.config.dataset.imageSize;
+  const steps = stepsOf(payload);
+  const index = await rt.dataset(record);
+  const items = payload.shards.flatMap((s) => s.items);
+  const samples = new Map(samplesById(index, items).map((s) => [s.id, s]));
+  const plan = batchPlan(items, payload.batchSize, steps, payload.seed);
+
+  const timings = { computeMs: 0, dataMs: 0, storeMs: 0, modelLoadMs: 0 };
+  const timed = async <T>(bucket: keyof typeof timings, work: () => T | Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      timings[bucket] += performance.now() - t0;
+    }
+  };
+  const checkpoint = await timed('storeMs', () => readCheckpoint(store, payload, steps));
+  const initBytes = !checkpoint && payload.init ? await timed('storeMs', () => rt.weights(payload.init!)) : undefined;
+  const model = await timed('modelLoadMs', () =>
+    checkpoint
+      ? loadCheckpoint(checkpoint.bytes, { source: checkpoint.state.weights.key }).model
+      : initBytes
+        ? loadCheckpoint(initBytes, { source: payload.init!.key }).model
+        : modelFromSeed(record),
+  );
+  if (!checkpoint && !payload.init && payload.initOutputKey && !(await store.exists(payload.initOutputKey))) {
+    // Before the first step: these are the untrained weights (the same bytes from every round-0 job).
+    await timed('storeMs', async () => store.putBytes(payload.initOutputKey!, saveCheckpoint(model, { 'pmamba.run': payload.runId, 'pmamba.round': 'init' })));
+  }
+  let step = checkpoint?.state.step ?? 0;
+  const resumedFrom = step;
+  let seen = checkpoint?.state.samples ?? 0;
+  let lossSum = checkpoint?.state.lossSum ?? 0;
+  if (resumedFrom > 0) ctx.log(`${payload.jobId} of round ${payload.round}: resuming from its checkpoint at step ${resumedFrom}/${steps}`);
+
+  const cache = new Map<string, Float32Array>();
+  const plane = 3 * size * size;
+  const cacheAll = items.length * plane * 4 <= IMAGE_CACHE_BYTES;
+  const load = async (ids: readonly string[]): Promise<{ images: Float32Array; n: number }> => {
+    const missing = [...new Set(ids.filter((id) => !cache.has(id)))].map((id) => samples.get(id) as Sample);
+    const batch = missing.length
+      ? await loadBatch(missing, { size, masks: false, policy: record.config.dataset.badImagePolicy, onWarning: (w) => ctx.log(`warning [${w.code}] ${w.message}`) })
+      : undefined;
+    const fresh = new Map<string, Float32Array>();
+    batch?.samples.forEach((s, i) => fresh.set(s.id, batch.images.subarray(i * plane, (i + 1) * plane)));
+    if (cacheAll) for (const [id, img] of fresh) cache.set(id, img);
+    const rows = ids.map((id) => cache.get(id) ?? fresh.get(id)).filter((x): x is Float32Array => x !== undefined);
+    const images = new Float32Array(rows.length * plane);
+    rows.forEach((r, i) => images.set(r, i * plane));
+    return { images, n: rows.length };
+  };
+
+  const writeCheckpoint = () => timed('storeMs', async () => {
+    const weights = ref(await store.putBytes(payload.checkpointKey, saveCheckpoint(model, { 'pmamba.run': payload.runId, 'pmamba.job': payload.jobId, 'pmamba.step': String(step) })));
+    const state: CheckpointState = {
+      kind: 'pmamba.checkpoint',
+      version: 1,
+      runId: payload.runId,
+      round: payload.round,
+      jobId: payload.jobId,
+      step,
+      steps,
+      samples: seen,
+      lossSum,
+      weights,
+      init: payload.init,
+      createdAt: new Date().toISOString(),
+    };
+    await store.putJson(checkpointStateKey(payload), state);
+  });
+
+  const trainer = new Trainer(model, {
+    lr: payload.lr,
+    weightDecay: t.weightDecay,
+    betas: t.betas,
+    clipNorm: t.gradClip ?? 0,
+    // A resumed job draws fresh noise rather than replaying the stream from its start.
+    seed: hashSeed(payload.seed, 'noise', resumedFrom),
+  });
+  try {
+    await ctx.progress({ done: step, total: steps, unit: 'steps', ...(step > 0 ? { loss: lossSum / step, resumedFrom } : {}) });
+    while (step < steps) {
+      if (ctx.signal?.aborted) {
+        if (step > resumedFrom && step % payload.checkpointEverySteps !== 0) await writeCheckpoint();
+        return { handedBack: true, step };
+      }
+      const { images, n } = await timed('dataMs', () => load(plan[step]));
+      if (n === 0) throw new WorkerError('E_NO_IMAGES', `${payload.jobId}: no image of step ${step + 1} could be read (${plan[step].join(', ')})`);
+      const x = tf.tidy(() => tf.transpose(tf.tensor4d(images, [n, 3, size, size]), [0, 2, 3, 1]) as tf.Tensor4D);
+      let loss: number;
+      try {
+        loss = await timed('computeMs', () => trainer.step(x).loss);
+      } finally {
+        x.dispose();
+      }
+      if (!Number.isFinite(loss)) {
+        throw new WorkerError('E_TRAINING_DIVERGED', `${payload.jobId} of round ${payload.round}: the loss became ${loss} at step ${step + 1}; lower training.lr or set training.gradClip`);
+      }
+      step++;
+      seen += n;
+      lossSum += loss;
+      if (step % payload.checkpointEverySteps === 0 && step < steps) await writeCheckpoint();
+      await ctx.progress({ done: step, total: steps, unit: 'steps', loss: lossSum / step, ...(resumedFrom > 0 ? { resumedFrom } : {}) });
+    }
+    const weights = await timed('storeMs', async () =>
+      ref(await store.putBytes(payload.outputKey, saveCheckpoint(model, { 'pmamba.run': payload.runId, 'pmamba.round': String(payload.round), 'pmamba.job': payload.jobId }))),
+    );
+    const result: TrainShardResult = {
+      runId: payload.runId,
+      round: payload.round,
+      jobId: payload.jobId,
+      weights,
+      samples: seen,
+      steps,
+      loss: lossSum / steps,
+      resumedFromStep: resumedFrom,
+      durationMs: performance.now() - started,
+      backend,
+      timings,
+    };
+    await store.putJson(keys.jobResultKey(payload.runId, payload.round, payload.jobId), result);
+    // The result is the job's commit; its checkpoint can never be needed again.
+    await Promise.all([store.delete(payload.checkpointKey), store.delete(checkpointStateKey(payload))]);
+    return result;
+  } finally {
+    // The model's variables and the optimiser's moments: a processor process runs one job at a time.
+    model.dispose();
+    tf.disposeVariables();
+  }
+}

@@ -1,0 +1,142 @@
+// Distributed training end to end against real services: Redis (REDIS_URL or 127.0.0.1:6379,
+// under a prefix of its own) and an S3-compatible server (s3rver) on loopback. A tiny run in
+// unified and in per-class mode: rounds as flows, aggregation, evaluation of the untrained and
+// the trained model, reports in S3, and every stored object verifying.
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Coordinator, planRun, type CoordinatorEvent } from '@pmamba/coordinator';
+import { METRIC_NAMES, parseEvaluationRecord, parseRoundManifest, type ReportTable } from '@pmamba/protocol';
+import { keys, openStore, type ArtifactStore } from '@pmamba/store';
+import { startWorker, type WorkerHandle } from '@pmamba/worker';
+import { testRedis } from './helpers/redis.ts';
+import { startS3Server, type S3TestServer } from './helpers/s3-server.ts';
+import { tinyConfig, verifyAll } from './helpers/tiny-run.ts';
+
+const redis = testRedis('e2e');
+let s3: S3TestServer;
+let dir: string;
+let store: ArtifactStore;
+let worker: WorkerHandle;
+
+before(async () => {
+  s3 = await startS3Server();
+  // The worker's sandboxed processes inherit the S3 settings from this process.
+  Object.assign(process.env, s3.env);
+  dir = await mkdtemp(join(tmpdir(), 'pmamba-e2e-'));
+  store = await openStore(s3.storeUrl('e2e'));
+  worker = await startWorker({
+    connection: redis.connection,
+    prefix: redis.prefix,
+    storeUrl: s3.storeUrl('e2e'),
+    backend: 'wasm',
+    concurrency: 2,
+  });
+});
+
+after(async () => {
+  await worker?.shutdown();
+  await store?.close();
+  await redis.clear();
+  await s3?.dispose();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function assertTable(table: ReportTable, classes: string[]): void {
+  assert.deepEqual(Object.keys(table.classes).sort(), classes);
+  for (const m of METRIC_NAMES) {
+    for (const c of classes) {
+      const v = table.classes[c][m];
+      assert.ok(v !== null && v >= 0 && v <= 1, `${c} ${m} = ${v}`);
+    }
+    assert.ok(table.mean[m] !== null);
+  }
+}
+
+async function trainTiny(mode: 'unified' | 'per-class', runId: string) {
+  const config = tinyConfig(join(dir, 'data'), s3.storeUrl('e2e'), { training: { mode } });
+  const events: CoordinatorEvent[] = [];
+  const coordinator = new Coordinator({ connection: redis.connection, prefix: redis.prefix, store, onEvent: (e) => events.push(e) });
+  try {
+    const record = await planRun(config, { runId });
+    await coordinator.createRun(record);
+    return { record, events, outcome: await coordinator.run(record) };
+  } finally {
+    await coordinator.close();
+  }
+}
+
+describe('pmamba train end to end (Redis + S3)', () => {
+  it('trains one unified model over two rounds of two jobs and reports the untrained and trained tables', async () => {
+    const { record, events, outcome } = await trainTiny('unified', 'e2e-unified');
+    const classes = record.plan.classes;
+    assert.deepEqual(classes, ['carpet', 'disc']);
+    assert.deepEqual(record.plan.models, ['unified']);
+    // Each class split over the two jobs: four shards, two per job.
+    assert.equal(record.plan.shards.length, 4);
+
+    const rounds = events.filter((e) => e.type === 'round-finished');
+    assert.deepEqual(rounds.map((e) => e.round), [0, 1]);
+    for (let r = 0; r < 2; r++) {
+      const m = await store.getJson(keys.roundManifestKey('e2e-unified', r), parseRoundManifest);
+      assert.deepEqual(m.jobs.map((j) => j.jobId), ['w0', 'w1']);
+      // 2 steps × batch 2 per job.
+      assert.equal(m.samples, 8);
+      assert.ok(m.loss > 0 && Number.isFinite(m.loss));
+    }
+
+    assert.deepEqual(outcome.evaluations.map((e) => e.atRound), [0, 2]);
+    for (const { result } of outcome.evaluations) assertTable(result.table, classes);
+    // The report files are in S3, and report.json is the table.
+    const final = outcome.evaluations[1].result;
+    assert.deepEqual(final.artifacts.map((a) => a.key.split('/').pop()).sort(), ['report.csv', 'report.html', 'report.json', 'report.md']);
+    const json = JSON.parse(Buffer.from(await store.getBytes('runs/e2e-unified/report/report.json')).toString('utf8'));
+    assert.deepEqual(json, { classes: final.table.classes, mean: final.table.mean });
+    assert.match(Buffer.from(await store.getBytes('runs/e2e-unified/report/report.md')).toString('utf8'), /\| carpet \|/);
+    assert.ok(await store.exists('runs/e2e-unified/eval-at/0/report/report.html'));
+
+    assert.equal(outcome.manifest.models.unified.key, keys.mergedWeightsKey('e2e-unified', 1));
+    assert.ok((await verifyAll(store, 'runs/e2e-unified/')) > 20);
+  });
+
+  it('completes with policy skip when a training and a test image are corrupt, listing what it skipped', async () => {
+    const data = join(dir, 'corrupt');
+    const base = tinyConfig(data, s3.storeUrl('e2e'), { training: { rounds: 1 } });
+    await planRun(base, { runId: 'e2e-corrupt-probe' });
+    await writeFile(join(data, 'disc', 'train', 'good', '001.png'), 'truncated');
+    await writeFile(join(data, 'disc', 'test', 'good', '000.png'), Buffer.alloc(100));
+    const config = tinyConfig(data, s3.storeUrl('e2e'), { training: { rounds: 1 }, dataset: { badImagePolicy: 'skip' } });
+    const coordinator = new Coordinator({ connection: redis.connection, prefix: redis.prefix, store });
+    try {
+      const record = await planRun(config, { runId: 'e2e-corrupt', onWarning: () => undefined });
+      assert.ok(!record.plan.shards.flatMap((sh) => sh.items).includes('disc/train/good/001.png'));
+      await coordinator.createRun(record);
+      const outcome = await coordinator.run(record);
+      assertTable(outcome.evaluations[1].result.table, ['carpet', 'disc']);
+      const disc = await store.getJson('runs/e2e-corrupt/eval/disc/metrics.json', parseEvaluationRecord);
+      assert.deepEqual(disc.skipped, ['disc/test/good/000.png']);
+      assert.deepEqual(disc.images, { normal: 2, anomalous: 3 });
+    } finally {
+      await coordinator.close();
+    }
+  });
+
+  it('trains one model per class in per-class mode', async () => {
+    const { record, outcome } = await trainTiny('per-class', 'e2e-per-class');
+    assert.deepEqual(record.plan.models, ['carpet', 'disc']);
+    for (const model of record.plan.models) {
+      for (let r = 0; r < 2; r++) {
+        const m = await store.getJson(keys.roundManifestKey('e2e-per-class', r, model), parseRoundManifest);
+        assert.equal(m.model, model);
+        // Two jobs per model, each on its own shard of the model's class.
+        assert.equal(m.jobs.length, 2);
+      }
+    }
+    assert.deepEqual(Object.keys(outcome.models).sort(), ['carpet', 'disc']);
+    assert.equal(outcome.models.disc.key, keys.mergedWeightsKey('e2e-per-class', 1, 'disc'));
+    assertTable(outcome.evaluations.at(-1)!.result.table, ['carpet', 'disc']);
+    await verifyAll(store, 'runs/e2e-per-class/');
+  });
+});
