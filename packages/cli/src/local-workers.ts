@@ -7,6 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { availableParallelism } from 'node:os';
 import { childExecArgv } from '@pmamba/worker';
 
 export interface LocalWorkerOptions {
@@ -29,6 +30,8 @@ const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 export function startLocalWorkers(options: LocalWorkerOptions): LocalWorkers {
   const execArgv = childExecArgv(process.execArgv, import.meta.resolve('tsx'));
+  // Share the cores between the local workers' selective-scan thread pools instead of each taking all.
+  const scanThreads = process.env.PMAMBA_SCAN_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / options.count)));
   const processes = Array.from({ length: options.count }, (_, i) => {
     const child = spawn(
       process.execPath,
@@ -49,7 +52,7 @@ export function startLocalWorkers(options: LocalWorkerOptions): LocalWorkers {
         ...(options.args ?? []),
       ],
       // A process group of its own: Ctrl-C reaches only this command, which then stops the workers once, gracefully.
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: options.redisUrl }, detached: true },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: options.redisUrl, PMAMBA_SCAN_THREADS: scanThreads }, detached: true },
     );
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => options.log(`[worker ${i + 1}] ${line}`));
