@@ -50,13 +50,11 @@ test('scan task memory: arrays are zeroed, aligned, and a request past 4 GiB is 
   assert.throws(() => arena.f32(2 ** 30), (e: unknown) => e instanceof ScanMemoryError && e.code === 'SCAN_MEMORY' && /4 GiB/.test(e.message));
 });
 
-test('cross scan kernels: the WebAssembly SIMD passes match the JS core, for several backward chunk lengths', (t) => {
+test('cross scan kernels: the WebAssembly SIMD passes match the JS core, for several backward chunk lengths', () => {
   const arena = new ScanArena();
+  // Node ≥ 16 has WebAssembly SIMD; without it the model falls back to the JS core silently.
   const kernels = scanWasm(arena.memory);
-  if (!kernels) {
-    t.skip('WebAssembly SIMD is not available here');
-    return;
-  }
+  assert.ok(kernels, 'WebAssembly SIMD kernels should build on this Node.js');
   const shape = { B: 2, H: 5, W: 7, D: 70, N: 8 }; // 2 channel units, the second not a multiple of 4
   const { B, H, W, D, N } = shape;
   const T = B * H * W;
