@@ -5,6 +5,7 @@
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { computeAllMetrics } from '../packages/metrics/src/index.ts';
+import { mulberry32 } from '../packages/model/src/rng.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -17,18 +18,6 @@ const N = Number(args.images);
 const S = Number(args.size);
 const ANOMALOUS = Math.round((N * 1258) / 1725);
 
-/** mulberry32: a small deterministic generator, so every run measures the same data. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /**
  * Model-like maps: a smooth background (bilinear upsampling of a coarse random grid), a small
  * per-pixel jitter, and for anomalous images 1–3 elliptical defects (radii 1.5–38 px, 30 % of
@@ -36,7 +25,7 @@ function rng(seed: number): () => number {
  * random strength around it.
  */
 function makeData(): { maps: Float32Array; masks: Uint8Array; scores: Float64Array; labels: Uint8Array } {
-  const rand = rng(1725);
+  const rand = mulberry32(1725); // deterministic: every run measures the same data
   const maps = new Float32Array(N * S * S);
   const masks = new Uint8Array(N * S * S);
   const scores = new Float64Array(N);

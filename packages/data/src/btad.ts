@@ -20,16 +20,8 @@ export async function btadClasses(ctx: ReadContext): Promise<string[]> {
 
 async function readClass(ctx: ReadContext, name: string): Promise<ClassIndex> {
   const dir = join(ctx.root, name);
-  const sample = (image: string, split: Sample['split'], label: 0 | 1, mask?: string): Sample => ({
-    className: name,
-    split,
-    label,
-    defect: label === 0 ? 'ok' : 'ko',
-    image,
-    ...(mask ? { mask } : {}),
-    maskThreshold: 'half',
-    id: ctx.id(image),
-  });
+  const sample = (image: string, split: Sample['split'], label: 0 | 1, mask?: string): Sample =>
+    ctx.sample(name, image, split, label === 0 ? 'ok' : 'ko', label, mask);
   const train = (await ctx.images(join(dir, 'train', 'ok'))).map((p) => sample(p, 'train', 0));
   const test = (await ctx.images(join(dir, 'test', 'ok'))).map((p) => sample(p, 'test', 0));
   const masks = await maskMap(ctx, join(dir, 'ground_truth', 'ko'));

@@ -123,6 +123,11 @@ export class ReadContext {
     return relative(this.root, abs).split(sep).join('/');
   }
 
+  /** One sample of class `className`; its id is the image's path relative to the root. */
+  sample(className: string, image: string, split: Sample['split'], defect: string, label: 0 | 1, mask?: string): Sample {
+    return { className, split, label, defect, image, ...(mask ? { mask } : {}), maskThreshold: 'half', id: this.id(image) };
+  }
+
   /**
    * Resolves a path under the root, following symlinks. Returns undefined when it does not
    * exist; throws E_PATH_ESCAPE (through the policy, so undefined under 'skip') when it

@@ -39,16 +39,8 @@ async function readClass(ctx: ReadContext, dir: string, name: string, options: F
   for (const d of abnormalDirs) {
     if (!subdirs.includes(d)) throw new DatasetLayoutError('E_LAYOUT', `${join(dir, d)}: abnormal folder does not exist`, join(dir, d));
   }
-  const sample = (image: string, split: Sample['split'], defect: string, label: 0 | 1, mask?: string): Sample => ({
-    className: name,
-    split,
-    label,
-    defect,
-    image,
-    ...(mask ? { mask } : {}),
-    maskThreshold: 'half',
-    id: ctx.id(image),
-  });
+  const sample = (image: string, split: Sample['split'], defect: string, label: 0 | 1, mask?: string): Sample =>
+    ctx.sample(name, image, split, defect, label, mask);
 
   const normals = await ctx.images(join(dir, normalDir));
   let train = normals;

@@ -22,16 +22,8 @@ export async function mvtecAd2Classes(ctx: ReadContext): Promise<string[]> {
 
 async function readClass(ctx: ReadContext, name: string): Promise<ClassIndex> {
   const dir = join(ctx.root, name);
-  const sample = (image: string, split: Sample['split'], label: 0 | 1, mask?: string): Sample => ({
-    className: name,
-    split,
-    label,
-    defect: label === 0 ? 'good' : 'bad',
-    image,
-    ...(mask ? { mask } : {}),
-    maskThreshold: 'half',
-    id: ctx.id(image),
-  });
+  const sample = (image: string, split: Sample['split'], label: 0 | 1, mask?: string): Sample =>
+    ctx.sample(name, image, split, label === 0 ? 'good' : 'bad', label, mask);
   const train = (await ctx.images(join(dir, 'train', 'good'))).map((p) => sample(p, 'train', 0));
   const validation = (await ctx.images(join(dir, 'validation', 'good'))).map((p) => sample(p, 'validation', 0));
   const test = (await ctx.images(join(dir, 'test_public', 'good'))).map((p) => sample(p, 'test', 0));

@@ -26,16 +26,8 @@ export async function mvtecClasses(ctx: ReadContext): Promise<string[]> {
 /** Reads one MVTec AD class folder. */
 async function readClass(ctx: ReadContext, name: string): Promise<ClassIndex> {
   const dir = join(ctx.root, name);
-  const sample = (image: string, split: Sample['split'], defect: string, mask?: string): Sample => ({
-    className: name,
-    split,
-    label: defect === GOOD ? 0 : 1,
-    defect,
-    image,
-    ...(mask ? { mask } : {}),
-    maskThreshold: 'half',
-    id: ctx.id(image),
-  });
+  const sample = (image: string, split: Sample['split'], defect: string, mask?: string): Sample =>
+    ctx.sample(name, image, split, defect, defect === GOOD ? 0 : 1, mask);
   const train = (await ctx.images(join(dir, 'train', GOOD))).map((p) => sample(p, 'train', GOOD));
   const test: Sample[] = [];
   for (const defect of await ctx.subdirs(join(dir, 'test'))) {

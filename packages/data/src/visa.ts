@@ -10,7 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DatasetLayoutError } from './errors.ts';
 import { ReadContext, byName, keepClass, selectClasses } from './dataset.ts';
-import type { ClassIndex, DatasetIndex, ReadOptions, Sample, Split } from './dataset.ts';
+import type { ClassIndex, DatasetIndex, ReadOptions, Split } from './dataset.ts';
 
 /** Options of `readVisa`. */
 export interface VisaOptions extends ReadOptions {
@@ -114,17 +114,8 @@ export async function readVisa(root: string, options: VisaOptions = {}): Promise
       cls = { name: object, train: [], validation: [], test: [], pixelLabels: true };
       byClass.set(object, cls);
     }
-    const sample: Sample = {
-      className: object,
-      split,
-      label,
-      defect: label === 0 ? 'good' : 'anomaly',
-      image,
-      ...(mask ? { mask } : {}),
-      maskThreshold: 'nonzero',
-      id: ctx.id(image),
-    };
-    cls[split].push(sample);
+    // VisA masks hold small region numbers, not 0/255: any non-zero value is anomalous.
+    cls[split].push({ ...ctx.sample(object, image, split, label === 0 ? 'good' : 'anomaly', label, mask), maskThreshold: 'nonzero' });
   }
   const found = [...byClass.keys()].sort(byName);
   if (found.length === 0 && !options.classes) {

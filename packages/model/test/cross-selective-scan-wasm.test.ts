@@ -6,18 +6,7 @@ import { ScanArena, ScanMemoryError } from '../src/ops/scan-pool-memory.ts';
 import {
   backwardTask, CROSS_DIRECTIONS as K, crossUnits, finishBackward, forwardTask, planParts, runCrossScanPart, type CrossTask,
 } from '../src/ops/cross-selective-scan-kernels.ts';
-
-/** max |a − b| / max |b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return den === 0 ? num : num / den;
-}
+import { relErr } from './helpers.ts';
 
 test('wasm assembler: the documented example builds a module that runs', () => {
   const f = new Fn('double', { at: 'i32' }, {});

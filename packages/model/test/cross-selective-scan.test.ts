@@ -13,6 +13,7 @@ import { selectiveScan } from '../src/ops/selective-scan.ts';
 import { matMul } from '../src/ops/matmul.ts';
 import { configureScanPool, ScanPoolError, scanThreads, shutdownScanPool } from '../src/ops/scan-pool.ts';
 import { crossScan, scanSizes, type ScanParams } from '../src/layers/cross-scan.ts';
+import { relErr } from './helpers.ts';
 
 const K = 4;
 const OP_NAMES = ['u', 'delta', 'A', 'Bm', 'Cm', 'Ds', 'deltaBias'] as const;
@@ -21,18 +22,6 @@ const PARAM_NAMES = ['xProjWeight', 'dtProjsWeight', 'dtProjsBias', 'aLogs', 'ds
 after(async () => {
   await shutdownScanPool();
 });
-
-/** max |a − b| / max |b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return den === 0 ? num : num / den;
-}
 
 /** The tokens of a [B,H,W,C] map in direction k's order, [B,L,C]: rows, columns, and their reverses. */
 function directionOrder(x: tf.Tensor, k: number): tf.Tensor {

@@ -8,6 +8,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import '../src/ops/register-tfjs-gradients.ts';
 import { crossScan, type ScanParams } from '../src/layers/cross-scan.ts';
 import { fromWindows, pyramidScan, PyramidScanError, toWindows, type PyramidMode } from '../src/layers/pyramid-scan.ts';
+import { relErr } from './helpers.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/scan/', import.meta.url));
 
@@ -39,17 +40,9 @@ const PARAM_FILES: [keyof ScanParams, string][] = [
   ['aLogs', 'A_logs'], ['ds', 'Ds']];
 
 /** max |a − b| / max |b|. */
-function relErr(a: tf.Tensor, b: tf.Tensor): number {
-  const x = a.dataSync();
-  const y = b.dataSync();
+function relErrT(a: tf.Tensor, b: tf.Tensor): number {
   assert.deepEqual(a.shape, b.shape);
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < y.length; i++) {
-    num = Math.max(num, Math.abs(x[i] - y[i]));
-    den = Math.max(den, Math.abs(y[i]));
-  }
-  return num / den;
+  return relErr(a.dataSync(), b.dataSync());
 }
 
 /** Random scan parameters for a map with di channels (N states, rank R). */
@@ -84,18 +77,18 @@ test('cross scan and reference pyramid equal the PyTorch reference (golden fixtu
   tf.tidy(() => {
     for (const name of ['b2_8x8', 'b1_16x16', 'b1_4x6']) {
       const x = npy(`x_${name}`) as tf.Tensor4D;
-      const e = relErr(crossScan(x, p), npy(`scan4_${name}`));
+      const e = relErrT(crossScan(x, p), npy(`scan4_${name}`));
       errs.push(`scan4 ${name} ${e.toExponential(1)}`);
       assert.ok(e < 1e-4, `scan4 ${name}: ${e}`);
       if (name === 'b1_4x6') continue;
       for (const t of [64, 8, 0]) {
-        const e3 = relErr(pyramidScan(x, p, { reference: true, level3Threshold: t }), npy(`pyramid_${name}_t${t}`));
+        const e3 = relErrT(pyramidScan(x, p, { reference: true, level3Threshold: t }), npy(`pyramid_${name}_t${t}`));
         errs.push(`pyramid ${name} t${t} ${e3.toExponential(1)}`);
         assert.ok(e3 < 1e-4, `pyramid ${name} threshold ${t}: ${e3}`);
       }
     }
     // The fixtures are only worth something if level 3 changes the result.
-    assert.ok(relErr(npy('pyramid_b1_16x16_t64'), npy('pyramid_b1_16x16_t8')) > 1e-2);
+    assert.ok(relErrT(npy('pyramid_b1_16x16_t64'), npy('pyramid_b1_16x16_t8')) > 1e-2);
   });
   console.log('relative errors vs PyTorch:', errs.join(', '));
   tf.dispose(Object.values(p));
@@ -117,7 +110,7 @@ test('gradients through the reference pyramid equal PyTorch autograd, on cpu and
       const grads = tf.grads(loss)([x, ...PARAM_FILES.map(([k]) => p[k])]);
       const names = ['x', ...PARAM_FILES.map(([, f]) => f)];
       grads.forEach((g, i) => {
-        const e = relErr(g, npy(`grad_${names[i]}_b2_8x8_t0`));
+        const e = relErrT(g, npy(`grad_${names[i]}_b2_8x8_t0`));
         errs.push(`${names[i]} ${e.toExponential(1)}`);
         assert.ok(e < 1e-4, `${backend}: gradient of ${names[i]}: ${e}`);
       });
@@ -137,11 +130,11 @@ test('pyramid levels 1-4 equal the mean of window scans built from slices', asyn
     const scans = [1, 2, 4, 8].map((s) => slicedWindowScan(x, p, s));
     for (const levels of [1, 2, 3, 4] as const) {
       const want = tf.div(tf.addN(scans.slice(0, levels)), levels);
-      const e = relErr(pyramidScan(x, p, { levels }), want);
+      const e = relErrT(pyramidScan(x, p, { levels }), want);
       assert.ok(e < 1e-6, `levels ${levels}: ${e}`);
     }
     // Each level matters.
-    assert.ok(relErr(scans[1], scans[0]) > 1e-2 && relErr(scans[3], scans[2]) > 1e-2);
+    assert.ok(relErrT(scans[1], scans[0]) > 1e-2 && relErrT(scans[3], scans[2]) > 1e-2);
   });
   tf.dispose(Object.values(p));
 });
@@ -155,13 +148,13 @@ test('reference mode: level 3 re-scans the level-2 outputs, only above the thres
     const y2 = slicedWindowScan(x, p, 2);
     const y3 = slicedWindowScan(y2, p, 4); // 4×4 windows of the level-2 output = its quadrants' quadrants
     const check = (mode: PyramidMode, want: tf.Tensor) => {
-      const e = relErr(pyramidScan(x, p, mode), want);
+      const e = relErrT(pyramidScan(x, p, mode), want);
       assert.ok(e < 1e-6, `${JSON.stringify(mode)}: ${e}`);
     };
     check({ reference: true, level3Threshold: 8 }, tf.div(tf.add(y1, y2), 2));
     check({ reference: true, level3Threshold: 7 }, tf.div(tf.addN([y1, y2, y3]), 3));
     // Not the same as level 3 of the input (the `levels` mode).
-    assert.ok(relErr(y3, slicedWindowScan(x, p, 4)) > 1e-2);
+    assert.ok(relErrT(y3, slicedWindowScan(x, p, 4)) > 1e-2);
   });
   tf.dispose(Object.values(p));
 });

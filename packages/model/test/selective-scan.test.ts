@@ -7,6 +7,7 @@ import '../src/ops/register-tfjs-gradients.ts';
 import { selectiveScan, SelectiveScanShapeError } from '../src/ops/selective-scan.ts';
 import { selectiveScanNaive } from '../src/ops/selective-scan-naive.ts';
 import { fastExp, scanBackward, scanForward, type ScanShape } from '../src/ops/selective-scan-kernels.ts';
+import { relErr } from './helpers.ts';
 
 type Case = ScanShape & { deltaScale?: number };
 const NAMES = ['u', 'delta', 'A', 'Bm', 'Cm', 'Ds', 'deltaBias'] as const;
@@ -35,17 +36,6 @@ function run(fn: ScanFn, xs: tf.Tensor[], w: tf.Tensor): { y: Float32Array; grad
   const [y, ...grads] = outs.map((t) => Float32Array.from(t.dataSync()));
   tf.dispose(outs);
   return { y, grads };
-}
-
-/** max |a − b| / max |b|: the error relative to the tensor's scale. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return den === 0 ? num : num / den;
 }
 
 const CASES: Case[] = [
