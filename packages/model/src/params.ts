@@ -69,7 +69,11 @@ export class ParamRegistry {
     if (this.entries.has(name) || this.ints.has(name)) throw new Error(`parameter ${name} declared twice`);
     const layout = opts.layout ?? 'plain';
     const trainable = opts.trainable ?? true;
-    const variable = tf.variable(tf.zeros(tfjsShape(torchShape, layout)), trainable, `${name}@${this.id}`);
+    // tf.variable copies its initial value's reference: the zeros must be freed, or every model
+    // built leaves a model-sized set of tensors behind.
+    const zeros = tf.zeros(tfjsShape(torchShape, layout));
+    const variable = tf.variable(zeros, trainable, `${name}@${this.id}`);
+    zeros.dispose();
     this.entries.set(name, { name, torchShape, layout, trainable, init: opts.init, variable });
     return variable;
   }

@@ -32,6 +32,10 @@ test('safetensors round-trips F32, I64, F16 and BF16 with metadata, laid out by 
   assert.deepEqual([...(h.tensors.get('h')!.data as Float32Array)].map((v) => +v.toFixed(4)), [1, -2, 0.3333]);
   assert.deepEqual([...(h.tensors.get('g')!.data as Float32Array)], [1, -3]);
   assert.throws(() => readSafetensors(new Uint8Array(4), 'tiny.safetensors'), /tiny\.safetensors: too short/);
+  // A Node Buffer (what readFileSync returns), also as a view into a larger allocation.
+  const inBuffer = Buffer.concat([Buffer.alloc(5), Buffer.from(bytes)]).subarray(5);
+  assert.deepEqual([...(readSafetensors(Buffer.from(bytes)).tensors.get('b.f32')!.data as Float32Array)], [1, -2, 3.5, 0]);
+  assert.deepEqual([...(readSafetensors(inBuffer).tensors.get('b.f32')!.data as Float32Array)], [1, -2, 3.5, 0]);
 });
 
 test('a name or shape mismatch is one error listing everything that differs', () => {

@@ -57,8 +57,9 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors file'):
     if (e - b !== count * size || base + e > bytes.byteLength) {
       throw new SafetensorsError(`${source}: tensor ${name} (${info.dtype} ${JSON.stringify(info.shape)}) has offsets [${b}, ${e}] inconsistent with its shape or the file size`);
     }
-    // Copy into an aligned buffer (offsets need not be aligned to the item size).
-    const buf = bytes.slice(base + b, base + e).buffer;
+    // Copy into an aligned buffer of its own (offsets need not be aligned to the item size).
+    // Not bytes.slice: on a Node Buffer (readFileSync) it is a view of the whole file.
+    const buf = new Uint8Array(bytes.subarray(base + b, base + e)).buffer;
     tensors.set(name, { dtype: info.dtype, shape: info.shape, data: decode(info.dtype, buf, count) });
   }
   return { tensors, metadata };
