@@ -1,3 +1,7 @@
+// The main bundle must load first: the first copy to load defines the shared Tensor class, and
+// only the main bundle also sets the op handler its methods use (`clone`, which AddN's gradient
+// calls, fails on a null handler when a program imports @pmamba/model before tfjs-core).
+import '@tensorflow/tfjs-core';
 import { createRequire } from 'node:module';
 
 /*
