@@ -13,8 +13,10 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { Job, Queue } from 'bullmq';
 import { Coordinator, planRun } from '@pmamba/coordinator';
-import { JobProgressSchema, parseJobResult, parseRunManifest, redisConnectionFromUrl } from '@pmamba/protocol';
+import { readSafetensors, shutdownScanPool } from '@pmamba/model';
+import { JobProgressSchema, parseJobResult, parseRunManifest, redisConnectionFromUrl, type TrainShardPayload } from '@pmamba/protocol';
 import { keys, openStore, type ArtifactStore } from '@pmamba/store';
+import { WorkerRuntime, trainShard } from '@pmamba/worker';
 import { testRedis } from './helpers/redis.ts';
 import { startS3Server, type S3TestServer } from './helpers/s3-server.ts';
 import { startTcpProxy } from './helpers/tcp-proxy.ts';
@@ -39,6 +41,7 @@ before(async () => {
 
 after(async () => {
   for (const w of workers) if (alive(w)) w.child.kill('SIGKILL');
+  await shutdownScanPool();
   await store?.close();
   await redis.clear();
   await s3?.dispose();
@@ -91,11 +94,27 @@ describe('faults', () => {
       assert.equal(shard.steps, 6);
       // Images seen before the kill count too: 6 steps of 1 image.
       assert.equal(shard.samples, 6);
-      assert.ok(second.lines.some((l) => /resuming from its checkpoint at step [24]\/6/.test(l)), second.lines.join('\n'));
+      assert.ok(second.lines.some((l) => /resuming from its checkpoint at step [24]\/6 with its optimiser state/.test(l)), second.lines.join('\n'));
       assert.equal(result.evaluations.length, 2);
       // The checkpoint is gone once the result is in; everything left verifies.
       assert.equal(await store.exists(keys.checkpointStateKey('killed-worker', 0, 'w0')), false);
       assert.ok((await verifyAll(store, 'runs/killed-worker/')) > 10);
+
+      // The same job run here without interruption computes the very same weights: the
+      // checkpoint restored the optimiser's moments, the lr step and the noise stream too.
+      const payload = (await Job.fromId(queue, 'killed-worker.r0.w0'))!.data as TrainShardPayload;
+      const clean = 'killed-worker-clean';
+      const runtime = new WorkerRuntime({ storeUrl: s3.storeUrl('faults'), backend: 'wasm' }, () => undefined);
+      const straight = await trainShard(
+        { ...payload, runId: clean, outputKey: keys.jobWeightsKey(clean, 0, 'w0'), checkpointKey: keys.checkpointWeightsKey(clean, 0, 'w0'), initOutputKey: undefined },
+        { progress: async () => undefined, log: () => undefined },
+        runtime,
+      );
+      assert.ok(!('handedBack' in straight) && straight.resumedFromStep === 0);
+      const resumed = readSafetensors(await store.getBytes(shard.weights.key)).tensors;
+      const uninterrupted = readSafetensors(await store.getBytes(straight.weights.key)).tensors;
+      assert.deepEqual([...resumed.keys()], [...uninterrupted.keys()]);
+      for (const [name, t] of resumed) assert.deepEqual(t.data, uninterrupted.get(name)!.data, name);
     } finally {
       await queue.close();
       await coordinator.close();

@@ -12,7 +12,8 @@ export { exportStateDict, importStateDict, importEncoderStateDict, isEncoderOnly
 export { saveCheckpoint, loadCheckpoint, CONFIG_KEY, type LoadedCheckpoint } from './weights/checkpoint.ts';
 export { applyTestWeights, testValues, testUniform } from './test-weights.ts';
 export { inferAnomalyMaps, type InferOptions } from './infer.ts';
-export { Trainer, type TrainerOptions, type StepResult } from './training/trainer.ts';
+export { Trainer, type TrainerOptions, type TrainerState, type StepResult } from './training/trainer.ts';
+export { saveTrainerState, loadTrainerState } from './weights/optimizer-state.ts';
 export { reconstructionLoss } from './training/loss.ts';
 export { AdamW, type AdamWOptions, type AdamWState } from './optim/adamw.ts';
 export { clipGradNorm } from './optim/clip-grad-norm.ts';

@@ -132,6 +132,11 @@ export const CheckpointStateSchema = z.strictObject({
   lossSum: nonNegativeNumber(),
   /** The checkpoint's weights; resuming checks they are still these bytes. */
   weights: ArtifactRefSchema,
+  /**
+   * The trainer's state at that step (AdamW moments, lr-schedule step, noise-stream position);
+   * without it a resumed job continues from the weights with fresh moments.
+   */
+  trainer: ArtifactRefSchema.optional(),
   /** The weights the job started from (null: from the seed), so a checkpoint of another start is never used. */
   init: ArtifactRefSchema.nullable(),
   createdAt: IsoDateTimeSchema,

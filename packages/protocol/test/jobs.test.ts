@@ -165,6 +165,9 @@ describe('run records and manifests', () => {
     };
     assert.deepEqual(parseCheckpointState(checkpoint), checkpoint);
     assert.throws(() => parseCheckpointState({ ...checkpoint, step: 0 }), /step: expected a positive integer, got 0/);
+    const withTrainer = { ...checkpoint, trainer: ref('runs/r1/rounds/0/checkpoints/w0.trainer.safetensors') };
+    assert.deepEqual(parseCheckpointState(withTrainer), withTrainer);
+    assert.throws(() => parseCheckpointState({ ...withTrainer, trainer: { key: 'k' } }, 'c.json'), /c\.json[\s\S]*trainer\.sha256/);
   });
 
   it('names the object and field of an invalid manifest', () => {

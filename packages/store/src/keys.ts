@@ -8,6 +8,7 @@
  *   runs/<run>/rounds/<r>/<job>.safetensors          a train-shard job's output weights
  *   runs/<run>/rounds/<r>/<job>.json                 its result record (samples, loss)
  *   runs/<run>/rounds/<r>/checkpoints/<job>.safetensors + .json   its resumable checkpoint
+ *   runs/<run>/rounds/<r>/checkpoints/<job>.trainer.safetensors   its optimiser state
  *   runs/<run>/rounds/<r>/merged/<model>.safetensors round r's aggregated weights
  *   runs/<run>/rounds/<r>/merged/<model>.manifest.json  round manifest, written last
  *   runs/<run>/eval/<class>/metrics.json             per-class evaluation
@@ -69,6 +70,8 @@ export const checkpointWeightsKey = (runId: string, r: number, jobId: string): s
   `${roundPrefix(runId, r)}checkpoints/${id('job id', jobId)}.safetensors`;
 export const checkpointStateKey = (runId: string, r: number, jobId: string): string =>
   `${roundPrefix(runId, r)}checkpoints/${id('job id', jobId)}.json`;
+export const checkpointTrainerKey = (runId: string, r: number, jobId: string): string =>
+  `${roundPrefix(runId, r)}checkpoints/${id('job id', jobId)}.trainer.safetensors`;
 export const mergedWeightsKey = (runId: string, r: number, model: string = UNIFIED_MODEL): string =>
   `${roundPrefix(runId, r)}merged/${segment('model name', model)}.safetensors`;
 export const roundManifestKey = (runId: string, r: number, model: string = UNIFIED_MODEL): string =>

@@ -4,13 +4,12 @@
  * steps the model goes to the store with a small state record, so a retry (after a crash, a
  * SIGKILL or a hand-back at shutdown) continues from the last checkpoint instead of step 0. A job
  * whose result record already exists returns it: a retry never overwrites finished work.
- *
- * The optimiser's moments are not checkpointed (@pmamba/model's Trainer has no way to restore
- * them yet): a resumed job continues from the checkpointed weights with fresh AdamW moments.
+ * A checkpoint holds the trainer's state too (AdamW moments, lr-schedule step, position in the
+ * noise stream), so a resumed job computes the very weights an uninterrupted one would.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, hashSeed, loadBatch, samplesById, type Sample } from '@pmamba/data';
-import { PyramidMamba, Trainer, loadCheckpoint, presetConfig, saveCheckpoint, type ModelConfigInput } from '@pmamba/model';
+import { PyramidMamba, Trainer, loadCheckpoint, loadTrainerState, presetConfig, saveCheckpoint, saveTrainerState, type ModelConfigInput, type TrainerState } from '@pmamba/model';
 import {
   parseCheckpointState,
   parseJobResult,
@@ -74,6 +73,14 @@ export function batchPlan(items: readonly string[], batchSize: number, steps: nu
 
 /** The checkpoint state key beside the checkpoint weights key. */
 export const checkpointStateKey = (payload: TrainShardPayload): string => keys.checkpointStateKey(payload.runId, payload.round, payload.jobId);
+const checkpointTrainerKey = (payload: TrainShardPayload): string => keys.checkpointTrainerKey(payload.runId, payload.round, payload.jobId);
+
+interface Checkpoint {
+  state: CheckpointState;
+  bytes: Uint8Array;
+  /** Absent when the checkpoint has no trainer state or it no longer verifies. */
+  trainer?: TrainerState;
+}
 
 async function finishedResult(store: ArtifactStore, payload: TrainShardPayload): Promise<TrainShardResult | undefined> {
   const key = keys.jobResultKey(payload.runId, payload.round, payload.jobId);
@@ -89,7 +96,7 @@ async function finishedResult(store: ArtifactStore, payload: TrainShardPayload):
 }
 
 /** The job's checkpoint, if one exists for this very job and starting point, with its weights. */
-async function readCheckpoint(store: ArtifactStore, payload: TrainShardPayload, steps: number): Promise<{ state: CheckpointState; bytes: Uint8Array } | undefined> {
+async function readCheckpoint(store: ArtifactStore, payload: TrainShardPayload, steps: number): Promise<Checkpoint | undefined> {
   const key = checkpointStateKey(payload);
   let state: CheckpointState;
   try {
@@ -100,14 +107,21 @@ async function readCheckpoint(store: ArtifactStore, payload: TrainShardPayload, 
   }
   const sameJob = state.runId === payload.runId && state.round === payload.round && state.jobId === payload.jobId && state.steps === steps;
   if (!sameJob || (state.init?.sha256 ?? null) !== (payload.init?.sha256 ?? null) || state.step >= steps) return undefined;
-  try {
-    const bytes = await store.getBytes(state.weights.key);
-    // Weights written after the state (a crash between the two writes) belong to a later step: not resumable.
-    return sha256(bytes) === state.weights.sha256 ? { state, bytes } : undefined;
-  } catch (err) {
-    if (isStoreError(err)) return undefined;
-    throw err;
-  }
+  // Weights or trainer state written after the state record (a crash between the writes) belong
+  // to a later step: such weights are not resumable, such a trainer state is not used.
+  const verified = async (ref: ArtifactRef): Promise<Uint8Array | undefined> => {
+    try {
+      const bytes = await store.getBytes(ref.key);
+      return sha256(bytes) === ref.sha256 ? bytes : undefined;
+    } catch (err) {
+      if (isStoreError(err)) return undefined;
+      throw err;
+    }
+  };
+  const bytes = await verified(state.weights);
+  if (!bytes) return undefined;
+  const trainerBytes = state.trainer && (await verified(state.trainer));
+  return { state, bytes, trainer: trainerBytes ? loadTrainerState(trainerBytes, state.trainer!.key) : undefined };
 }
 
 function modelFromSeed(record: RunRecord): PyramidMamba {
@@ -163,7 +177,10 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
   const resumedFrom = step;
   let seen = checkpoint?.state.samples ?? 0;
   let lossSum = checkpoint?.state.lossSum ?? 0;
-  if (resumedFrom > 0) ctx.log(`${payload.jobId} of round ${payload.round}: resuming from its checkpoint at step ${resumedFrom}/${steps}`);
+  if (checkpoint) {
+    const how = checkpoint.trainer ? 'with its optimiser state' : 'with fresh optimiser moments (its trainer state is missing)';
+    ctx.log(`${payload.jobId} of round ${payload.round}: resuming from its checkpoint at step ${resumedFrom}/${steps} ${how}`);
+  }
 
   const cache = new Map<string, Float32Array>();
   const plane = 3 * size * size;
@@ -183,7 +200,9 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
   };
 
   const writeCheckpoint = () => timed('storeMs', async () => {
-    const weights = ref(await store.putBytes(payload.checkpointKey, saveCheckpoint(model, { 'pmamba.run': payload.runId, 'pmamba.job': payload.jobId, 'pmamba.step': String(step) })));
+    const meta = { 'pmamba.run': payload.runId, 'pmamba.job': payload.jobId, 'pmamba.step': String(step) };
+    const trainerState = ref(await store.putBytes(checkpointTrainerKey(payload), saveTrainerState(trainer.state(), meta)));
+    const weights = ref(await store.putBytes(payload.checkpointKey, saveCheckpoint(model, meta)));
     const state: CheckpointState = {
       kind: 'pmamba.checkpoint',
       version: 1,
@@ -195,6 +214,7 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
       samples: seen,
       lossSum,
       weights,
+      trainer: trainerState,
       init: payload.init,
       createdAt: new Date().toISOString(),
     };
@@ -206,10 +226,10 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
     weightDecay: t.weightDecay,
     betas: t.betas,
     clipNorm: t.gradClip ?? 0,
-    // A resumed job draws fresh noise rather than replaying the stream from its start.
-    seed: hashSeed(payload.seed, 'noise', resumedFrom),
+    seed: hashSeed(payload.seed, 'noise'),
   });
   try {
+    if (checkpoint?.trainer) trainer.restore(checkpoint.trainer);
     await ctx.progress({ done: step, total: steps, unit: 'steps', ...(step > 0 ? { loss: lossSum / step, resumedFrom } : {}) });
     while (step < steps) {
       if (ctx.signal?.aborted) {
@@ -252,10 +272,11 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
     };
     await store.putJson(keys.jobResultKey(payload.runId, payload.round, payload.jobId), result);
     // The result is the job's commit; its checkpoint can never be needed again.
-    await Promise.all([store.delete(payload.checkpointKey), store.delete(checkpointStateKey(payload))]);
+    await Promise.all([payload.checkpointKey, checkpointStateKey(payload), checkpointTrainerKey(payload)].map((k) => store.delete(k)));
     return result;
   } finally {
     // The model's variables and the optimiser's moments: a processor process runs one job at a time.
+    trainer.dispose();
     model.dispose();
     tf.disposeVariables();
   }

@@ -118,7 +118,29 @@ export class Trainer {
   }
 
   /** Optimizer state for checkpoints, so a resumed run continues exactly. */
-  state(): { steps: number; optimizer: AdamWState; randomCalls: number } {
+  state(): TrainerState {
     return { steps: this.steps, optimizer: this.optimizer.exportState(), randomCalls: this.random.calls };
   }
+
+  /**
+   * Continues from a `state()` taken earlier (on this model's weights as they were then): the
+   * step count (so the lr schedule), AdamW's moments and, when given, the position in the noise
+   * and drop-path stream.
+   */
+  restore(state: Omit<TrainerState, 'randomCalls'> & { randomCalls?: number }): void {
+    this.optimizer.importState(state.optimizer);
+    this.steps = state.steps;
+    if (state.randomCalls !== undefined) this.random.skip(state.randomCalls - this.random.calls);
+  }
+
+  /** Frees the optimizer's moments (the parameters belong to the model). */
+  dispose(): void {
+    this.optimizer.dispose();
+  }
+}
+
+export interface TrainerState {
+  steps: number;
+  optimizer: AdamWState;
+  randomCalls: number;
 }
