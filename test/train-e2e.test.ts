@@ -7,7 +7,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Coordinator, planRun, type CoordinatorEvent } from '@pmamba/coordinator';
+import { Coordinator, initWeightsKey, planRun, type CoordinatorEvent } from '@pmamba/coordinator';
+import { readSafetensors } from '@pmamba/model';
 import { METRIC_NAMES, parseEvaluationRecord, parseRoundManifest, type ReportTable } from '@pmamba/protocol';
 import { keys, openStore, type ArtifactStore } from '@pmamba/store';
 import { startWorker, type WorkerHandle } from '@pmamba/worker';
@@ -99,6 +100,19 @@ describe('pmamba train end to end (Redis + S3)', () => {
 
     assert.equal(outcome.manifest.models.unified.key, keys.mergedWeightsKey('e2e-unified', 1));
     assert.ok((await verifyAll(store, 'runs/e2e-unified/')) > 20);
+
+    // Both round-0 jobs calibrated the random teacher's BatchNorm on the same sample of the whole
+    // training set: the initial weights hold data statistics (not the identity init), and every
+    // job's output carries that very teacher, so averaging copies it unchanged.
+    const tensors = async (key: string) => readSafetensors(await store.getBytes(key)).tensors;
+    const init = await tensors(initWeightsKey('e2e-unified'));
+    const variance = init.get('net_t.layer3.1.bn2.running_var')!.data as Float32Array;
+    assert.ok(variance.some((v) => Math.abs(v - 1) > 0.01), 'calibrated statistics differ from the identity init');
+    assert.equal((init.get('net_t.bn1.num_batches_tracked')!.data as BigInt64Array)[0], 1n, 'tiny data set: one calibration batch');
+    for (const job of ['w0', 'w1']) {
+      const out = await tensors(keys.jobWeightsKey('e2e-unified', 0, job));
+      for (const [name, t] of init) if (name.startsWith('net_t.')) assert.deepEqual(out.get(name)!.data, t.data, `${job} ${name}`);
+    }
   });
 
   it('completes with policy skip when a training and a test image are corrupt, listing what it skipped', async () => {

@@ -17,7 +17,7 @@ import {
   type DatasetIndex,
 } from '@pmamba/data';
 import { checkImageSize, presetConfig, type ModelConfig, type ModelConfigInput } from '@pmamba/model';
-import { parseRunRecord, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
+import { modelSection, parseRunRecord, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
 import { keys } from '@pmamba/store';
 import { CoordinatorError } from './errors.ts';
 
@@ -36,7 +36,7 @@ export interface PlanOptions {
 
 /** The model config a run's `model` section describes (preset + overrides), validated for the image size. */
 export function runModelConfig(config: RunConfig): ModelConfig {
-  const { preset, ...overrides } = config.model;
+  const { preset, overrides } = modelSection(config.model);
   let model: ModelConfig;
   try {
     model = presetConfig(preset, overrides as ModelConfigInput);

@@ -82,10 +82,36 @@ export const DatasetSchema = z.strictObject({
  * level3Threshold}, noiseStd, dropPathRate) passes through to @pmamba/model, which validates
  * it with its own schema when the run starts.
  */
+export const TEACHER_BATCH_NORM = ['calibrate', 'keep'] as const;
+
+export const TeacherSchema = z.strictObject({
+  /**
+   * `calibrate`: before round 0 the frozen teacher's BatchNorm statistics are re-estimated on
+   * the model's training images — a randomly initialised teacher's identity statistics leave its
+   * features badly scaled and the student learns little; `keep`: use them as they are.
+   * Default: calibrate.
+   */
+  batchNorm: z.enum(TEACHER_BATCH_NORM).default('calibrate'),
+  /** At most this many training images (a seeded sample) calibrate the statistics. Default: 256. */
+  calibrationImages: positiveInt().default(256),
+});
+
 export const ModelSectionSchema = z.looseObject({
   /** Starting point the other fields override. Default: reference (the paper's model). */
   preset: z.enum(MODEL_PRESETS).default('reference'),
+  /** How the frozen teacher is prepared before training. */
+  teacher: TeacherSchema.prefault({}),
 });
+
+/** The model section split into the preset, the overrides @pmamba/model validates, and the teacher settings. */
+export function modelSection(model: z.output<typeof ModelSectionSchema>): {
+  preset: (typeof MODEL_PRESETS)[number];
+  overrides: Record<string, unknown>;
+  teacher: z.output<typeof TeacherSchema>;
+} {
+  const { preset, teacher, ...overrides } = model;
+  return { preset, teacher, overrides };
+}
 
 export const TrainingSchema = z
   .strictObject({

@@ -25,7 +25,8 @@ describe('configs/', () => {
     // Sized for the demo's 10-minute budget on a 2-core CPU (see the file's comments).
     assert.equal(c.dataset.imageSize, 64);
     assert.ok(c.training.rounds * c.training.localSteps! * c.training.batchSize <= 800, 'images per job over the run');
-    assert.equal(c.training.lr, 0.005);
+    assert.equal(c.training.lr, 0.002);
+    assert.equal(c.model.teacher.batchNorm, 'calibrate', 'a random teacher needs calibrated BatchNorm statistics');
     assert.equal(c.store.url, 'file://./artifacts');
     assert.equal(c.redis.url, undefined, 'the CLI provides Redis');
     assert.deepEqual(c.evaluation.reportFormats, ['md', 'csv', 'json', 'html']);

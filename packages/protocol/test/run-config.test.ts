@@ -33,7 +33,7 @@ describe('run config schema', () => {
     assert.equal(c.version, 1);
     assert.deepEqual(c.run, {});
     assert.deepEqual(c.dataset, { root: './data', format: 'auto', classes: 'all', imageSize: 256, badImagePolicy: 'fail' });
-    assert.deepEqual(c.model, { preset: 'reference' });
+    assert.deepEqual(c.model, { preset: 'reference', teacher: { batchNorm: 'calibrate', calibrationImages: 256 } });
     assert.deepEqual(c.training, {
       mode: 'unified',
       rounds: 2,
@@ -68,7 +68,7 @@ describe('run config schema', () => {
 
   it('passes unknown model fields through for the model package to check', () => {
     const c = parseRunConfig({ ...minimal, model: { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 3, 4] } } });
-    assert.deepEqual(c.model, { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 3, 4] } });
+    assert.deepEqual(c.model, { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 3, 4] }, teacher: { batchNorm: 'calibrate', calibrationImages: 256 } });
   });
 
   it('names the field, the expectation and the value', () => {
@@ -98,6 +98,8 @@ describe('run config schema', () => {
       [{ evaluation: { auProMaxFpr: 1.5 } }, 'evaluation.auProMaxFpr', 'expected a number in (0, 1], got 1.5'],
       [{ model: { preset: 'large' } }, 'model.preset', 'expected one of "reference", "small", got "large"'],
       [{ model: 'small' }, 'model', 'expected a mapping of fields, got "small"'],
+      [{ model: { teacher: { batchNorm: 'frozen' } } }, 'model.teacher.batchNorm', 'expected one of "calibrate", "keep", got "frozen"'],
+      [{ model: { teacher: { calibrationImages: 0 } } }, 'model.teacher.calibrationImages', 'expected a positive integer, got 0'],
       [{ store: { url: 's3://B/x' } }, 'store.url', 'expected file://PATH (e.g. file://./artifacts) or s3://BUCKET/PREFIX, got "s3://B/x"'],
       [{ redis: { url: 'localhost:6379' } }, 'redis.url', 'expected redis://[user:password@]host[:port][/db] or rediss://… for TLS, got "localhost:6379"'],
       [{ run: { id: 'my run' } }, 'run.id', "expected an id of 1-128 letters, digits, '_' or '-', starting with a letter or digit, got \"my run\""],

@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRng, hashSeed, loadBatch, samplesById, type Sample } from '@pmamba/data';
 import { PyramidMamba, Trainer, loadCheckpoint, loadTrainerState, presetConfig, saveCheckpoint, saveTrainerState, type ModelConfigInput, type TrainerState } from '@pmamba/model';
 import {
+  modelSection,
   parseCheckpointState,
   parseJobResult,
   type ArtifactRef,
@@ -125,8 +126,38 @@ async function readCheckpoint(store: ArtifactStore, payload: TrainShardPayload, 
 }
 
 function modelFromSeed(record: RunRecord): PyramidMamba {
-  const { preset, ...overrides } = record.config.model;
+  const { preset, overrides } = modelSection(record.config.model);
   return new PyramidMamba(presetConfig(preset, overrides as ModelConfigInput), record.config.training.seed);
+}
+
+/**
+ * The training images a model's teacher BatchNorm is calibrated on: a seeded sample of the
+ * model's items over the whole plan (not only this job's shards), so every round-0 job of the
+ * model computes the same statistics and saves the same initial weights.
+ */
+export function calibrationItems(record: RunRecord, payload: TrainShardPayload): string[] {
+  const perClass = record.plan.mode === 'per-class';
+  const own = new Set(payload.shards.map((s) => s.className));
+  const items = record.plan.shards.filter((s) => !perClass || own.has(s.className)).flatMap((s) => s.items);
+  const { calibrationImages } = modelSection(record.config.model).teacher;
+  const sample = createRng(hashSeed(record.config.training.seed, 'teacher-calibration')).shuffle([...items].sort());
+  return sample.slice(0, calibrationImages);
+}
+
+const CALIBRATION_BATCH = 32;
+
+/** Re-estimates the teacher's BatchNorm statistics on the calibration images. */
+async function calibrateTeacher(model: PyramidMamba, samples: Sample[], size: number, policy: RunRecord['config']['dataset']['badImagePolicy']): Promise<number> {
+  let seen = 0;
+  for (let at = 0; at < samples.length; at += CALIBRATION_BATCH) {
+    const batch = await loadBatch(samples.slice(at, at + CALIBRATION_BATCH), { size, masks: false, policy });
+    const n = batch.samples.length;
+    if (n === 0) continue;
+    const x = tf.tidy(() => tf.transpose(tf.tensor4d(batch.images, [n, 3, size, size]), [0, 2, 3, 1]) as tf.Tensor4D);
+    model.encoder.calibrate(x, seen++);
+    x.dispose();
+  }
+  return seen;
 }
 
 function ref(o: { key: string; sha256: string; size: number }): ArtifactRef {
@@ -169,6 +200,17 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
         ? loadCheckpoint(initBytes, { source: payload.init!.key }).model
         : modelFromSeed(record),
   );
+  if (!checkpoint && !payload.init && modelSection(record.config.model).teacher.batchNorm === 'calibrate') {
+    const calibration = samplesById(index, calibrationItems(record, payload));
+    try {
+      const batches = await timed('computeMs', () => calibrateTeacher(model, calibration, size, record.config.dataset.badImagePolicy));
+      ctx.log(`${payload.jobId}: teacher BatchNorm statistics calibrated on ${calibration.length} training images (${batches} batches)`);
+    } catch (err) {
+      model.dispose();
+      tf.disposeVariables();
+      throw err;
+    }
+  }
   if (!checkpoint && !payload.init && payload.initOutputKey && !(await store.exists(payload.initOutputKey))) {
     // Before the first step: these are the untrained weights (the same bytes from every round-0 job).
     await timed('storeMs', async () => store.putBytes(payload.initOutputKey!, saveCheckpoint(model, { 'pmamba.run': payload.runId, 'pmamba.round': 'init' })));

@@ -5,13 +5,17 @@ import { EVAL } from '../layers/context.ts';
 import { BatchNorm } from '../layers/norm.ts';
 import { Conv2d, kaimingFanOut } from '../layers/conv.ts';
 
+/** `seen`: undefined in eval mode; while calibrating, the number of batches calibrated before. */
 interface Block {
-  apply(x: tf.Tensor4D): tf.Tensor4D;
+  apply(x: tf.Tensor4D, seen?: number): tf.Tensor4D;
 }
 
 const frozen = (cout: number, k: number) => ({ init: kaimingFanOut(cout, k), trainable: false });
 
-/** conv → BN (eval) → optional ReLU; the encoder is frozen so BN always uses running stats. */
+/**
+ * conv → BN → optional ReLU. The encoder is frozen, so BN uses its running statistics, except
+ * while they are being calibrated from data (`seen` given).
+ */
 class ConvBn {
   private readonly conv: Conv2d;
   private readonly bn: BatchNorm;
@@ -19,9 +23,10 @@ class ConvBn {
     this.conv = new Conv2d(reg, conv, cin, cout, k, { stride, ...frozen(cout, k) });
     this.bn = new BatchNorm(reg, bn, cout, { trainable: false });
   }
-  apply(x: tf.Tensor4D, relu: boolean): tf.Tensor4D {
+  apply(x: tf.Tensor4D, relu: boolean, seen?: number): tf.Tensor4D {
     return tf.tidy(() => {
-      const y = this.bn.apply(this.conv.apply(x), EVAL);
+      const z = this.conv.apply(x);
+      const y = seen === undefined ? this.bn.apply(z, EVAL) : this.bn.calibrate(z, seen);
       return relu ? tf.relu(y) : y;
     });
   }
@@ -38,10 +43,10 @@ class BasicBlock implements Block {
     this.b = new ConvBn(reg, `${p}.conv2`, `${p}.bn2`, planes, planes, 3, 1);
     if (stride !== 1 || cin !== planes) this.down = new ConvBn(reg, `${p}.downsample.0`, `${p}.downsample.1`, cin, planes, 1, stride);
   }
-  apply(x: tf.Tensor4D): tf.Tensor4D {
+  apply(x: tf.Tensor4D, seen?: number): tf.Tensor4D {
     return tf.tidy(() => {
-      const skip = this.down ? this.down.apply(x, false) : x;
-      return tf.relu(tf.add(this.b.apply(this.a.apply(x, true), false), skip)) as tf.Tensor4D;
+      const skip = this.down ? this.down.apply(x, false, seen) : x;
+      return tf.relu(tf.add(this.b.apply(this.a.apply(x, true, seen), false, seen), skip)) as tf.Tensor4D;
     });
   }
 }
@@ -61,10 +66,10 @@ class BottleneckBlock implements Block {
     this.c = new ConvBn(reg, `${p}.conv3`, `${p}.bn3`, width, out, 1, 1);
     if (stride !== 1 || cin !== out) this.down = new ConvBn(reg, `${p}.downsample.0`, `${p}.downsample.1`, cin, out, 1, stride);
   }
-  apply(x: tf.Tensor4D): tf.Tensor4D {
+  apply(x: tf.Tensor4D, seen?: number): tf.Tensor4D {
     return tf.tidy(() => {
-      const skip = this.down ? this.down.apply(x, false) : x;
-      return tf.relu(tf.add(this.c.apply(this.b.apply(this.a.apply(x, true), true), false), skip)) as tf.Tensor4D;
+      const skip = this.down ? this.down.apply(x, false, seen) : x;
+      return tf.relu(tf.add(this.c.apply(this.b.apply(this.a.apply(x, true, seen), true, seen), false, seen), skip)) as tf.Tensor4D;
     });
   }
 }
@@ -108,11 +113,24 @@ export class ResNetEncoder {
   }
 
   apply(images: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+    return this.run(images);
+  }
+
+  /**
+   * One batch of BatchNorm calibration: every BN's running statistics become the running mean
+   * of the batch statistics seen so far (`seen` batches before this one), as torch's
+   * momentum=None does in a train-mode pass. Layers below are normalised by batch statistics.
+   */
+  calibrate(images: tf.Tensor4D, seen: number): void {
+    tf.dispose(this.run(images, seen));
+  }
+
+  private run(images: tf.Tensor4D, seen?: number): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
     return tf.tidy(() => {
-      let x = tf.maxPool(this.stem.apply(images, true), 3, 2, 1);
+      let x = tf.maxPool(this.stem.apply(images, true, seen), 3, 2, 1);
       const outs: tf.Tensor4D[] = [];
       for (const blocks of this.layers) {
-        for (const b of blocks) x = b.apply(x);
+        for (const b of blocks) x = b.apply(x, seen);
         outs.push(x);
       }
       return outs as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];

@@ -66,4 +66,22 @@ export class BatchNorm {
     variance.dispose();
     return y;
   }
+
+  /**
+   * Re-estimates the running statistics from data (torch's momentum=None: the cumulative mean
+   * of every batch's statistics; `seen` batches came before this one) and normalises `x` with
+   * the batch's own statistics, as a train-mode forward does.
+   */
+  calibrate(x: tf.Tensor4D, seen: number): tf.Tensor4D {
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      const n = x.size / x.shape[3];
+      const unbiased = tf.mul(variance, n / Math.max(n - 1, 1));
+      const w = 1 / (seen + 1);
+      this.runningMean.assign(seen === 0 ? mean : tf.add(tf.mul(this.runningMean, 1 - w), tf.mul(mean, w)));
+      this.runningVar.assign(seen === 0 ? unbiased : tf.add(tf.mul(this.runningVar, 1 - w), tf.mul(unbiased, w)));
+      this.tracked.values[0] = BigInt(seen + 1);
+      return tf.add(tf.mul(tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, this.eps))), this.weight), this.bias);
+    });
+  }
 }
