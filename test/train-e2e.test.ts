@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Coordinator, initWeightsKey, planRun, type CoordinatorEvent } from '@pmamba/coordinator';
-import { readSafetensors } from '@pmamba/model';
+import { loadTrainerState, readSafetensors } from '@pmamba/model';
 import { METRIC_NAMES, parseEvaluationRecord, parseRoundManifest, type ReportTable } from '@pmamba/protocol';
 import { keys, openStore, type ArtifactStore } from '@pmamba/store';
 import { startWorker, type WorkerHandle } from '@pmamba/worker';
@@ -86,6 +86,10 @@ describe('pmamba train end to end (Redis + S3)', () => {
       // 2 steps × batch 2 per job.
       assert.equal(m.samples, 8);
       assert.ok(m.loss > 0 && Number.isFinite(m.loss));
+      // The jobs' AdamW moments, averaged the same way: the next round continues from them.
+      const trainer = loadTrainerState(await store.getBytes(m.trainer!.key), m.trainer!.key);
+      assert.equal(trainer.optimizer.step, 2 * (r + 1), 'the optimiser step count runs on across rounds');
+      assert.ok(trainer.optimizer.arrays.size > 0);
     }
 
     assert.deepEqual(outcome.evaluations.map((e) => e.atRound), [0, 2]);

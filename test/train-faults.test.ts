@@ -106,7 +106,7 @@ describe('faults', () => {
       const clean = 'killed-worker-clean';
       const runtime = new WorkerRuntime({ storeUrl: s3.storeUrl('faults'), backend: 'wasm' }, () => undefined);
       const straight = await trainShard(
-        { ...payload, runId: clean, outputKey: keys.jobWeightsKey(clean, 0, 'w0'), checkpointKey: keys.checkpointWeightsKey(clean, 0, 'w0'), initOutputKey: undefined },
+        { ...payload, runId: clean, outputKey: keys.jobWeightsKey(clean, 0, 'w0'), checkpointKey: keys.checkpointWeightsKey(clean, 0, 'w0'), trainerOutputKey: keys.jobTrainerKey(clean, 0, 'w0'), initOutputKey: undefined },
         { progress: async () => undefined, log: () => undefined },
         runtime,
       );

@@ -52,10 +52,30 @@ function resultOf(manifest: RoundManifest, written: { key: string; sha256: strin
     round: manifest.round,
     model: manifest.model,
     weights: manifest.weights,
+    ...(manifest.trainer ? { trainer: manifest.trainer } : {}),
     samples: manifest.samples,
     loss: manifest.loss,
     manifest: ref(written),
   };
+}
+
+/**
+ * The children's optimiser states (AdamW moments, safetensors like weights) averaged by samples
+ * the same way, when the payload asks for it and every child saved one; else none, and the
+ * next round starts from fresh moments.
+ */
+async function averageTrainerStates(store: ArtifactStore, payload: AggregatePayload, results: TrainShardResult[]) {
+  if (!payload.trainerOutputKey || results.some((r) => !r.trainer)) return undefined;
+  const inputs = await Promise.all(
+    results.map(async (r) => {
+      const bytes = await store.getBytes(r.trainer!.key);
+      if (sha256(bytes) !== r.trainer!.sha256) {
+        throw new CoordinatorError('E_JOB_FAILED', `round ${payload.round}: ${r.trainer!.key} is not the optimiser state job ${r.jobId} reported (sha256 differs)`);
+      }
+      return { bytes, samples: r.samples, source: r.trainer!.key };
+    }),
+  );
+  return ref(await store.putBytes(payload.trainerOutputKey, averageWeights(inputs)));
 }
 
 export async function aggregateRound(store: ArtifactStore, payload: AggregatePayload, now: () => Date = () => new Date()): Promise<AggregateResult> {
@@ -73,6 +93,7 @@ export async function aggregateRound(store: ArtifactStore, payload: AggregatePay
     }),
   );
   const weights = ref(await store.putBytes(payload.outputKey, averageWeights(inputs)));
+  const trainer = await averageTrainerStates(store, payload, results);
   const samples = results.reduce((s, r) => s + r.samples, 0);
   const manifest: RoundManifest = {
     kind: 'pmamba.round',
@@ -81,6 +102,7 @@ export async function aggregateRound(store: ArtifactStore, payload: AggregatePay
     round: payload.round,
     model: payload.model,
     weights,
+    ...(trainer ? { trainer } : {}),
     jobs: results.map((r) => ({ jobId: r.jobId, weights: r.weights, samples: r.samples, loss: r.loss })),
     samples,
     loss: results.reduce((s, r) => s + r.loss * r.samples, 0) / samples,

@@ -201,14 +201,16 @@ export class Coordinator {
     const model = record.plan.models[modelIndex];
     const rounds = record.plan.rounds;
     let weights: ArtifactRef | null = null;
+    let trainer: ArtifactRef | undefined;
     for (let round = 0; round < rounds; round++) {
       const done = await readCompleteRound(this.store, keys.roundManifestKey(record.runId, round, model));
       if (done) {
         weights = done.weights;
+        trainer = done.trainer;
         this.emit({ type: 'round-finished', model, round, rounds, loss: done.loss, samples: done.samples, fromStore: true });
         continue;
       }
-      const flow = roundFlow(record, modelIndex, round, weights);
+      const flow = roundFlow(record, modelIndex, round, weights, trainer);
       const jobs = (flow.children ?? []).map((c) => ({
         queue: QUEUE_NAMES.trainShard,
         id: c.opts!.jobId!,
@@ -217,6 +219,7 @@ export class Coordinator {
       this.emit({ type: 'round-started', model, round, rounds, jobs });
       const result: AggregateResult = parseJobResult('aggregate', await this.runFlow(flow, jobs), flow.opts?.jobId);
       weights = result.weights;
+      trainer = result.trainer;
       this.emit({ type: 'round-finished', model, round, rounds, loss: result.loss, samples: result.samples, fromStore: false });
     }
     return weights!;

@@ -43,8 +43,12 @@ export function roundLr(record: RunRecord, round: number): number {
   return t.lr * t.lrGamma ** t.lrMilestones.filter((m) => m <= round).length;
 }
 
-/** Round `round` of a model from `init` (null in round 0: the jobs build the model from the seed and save it as the initial weights). */
-export function roundFlow(record: RunRecord, modelIndex: number, round: number, init: ArtifactRef | null): FlowJob {
+/**
+ * Round `round` of a model from `init` (null in round 0: the jobs build the model from the seed
+ * and save it as the initial weights) and `initTrainer`, the previous round's averaged
+ * optimiser state (absent in round 0).
+ */
+export function roundFlow(record: RunRecord, modelIndex: number, round: number, init: ArtifactRef | null, initTrainer?: ArtifactRef): FlowJob {
   const { runId } = record;
   const model = record.plan.models[modelIndex];
   const t = record.config.training;
@@ -58,6 +62,8 @@ export function roundFlow(record: RunRecord, modelIndex: number, round: number, 
       shards,
       init,
       ...(init === null ? { initOutputKey: initWeightsKey(runId) } : {}),
+      ...(initTrainer ? { initTrainer } : {}),
+      trainerOutputKey: keys.jobTrainerKey(runId, round, jobId),
       ...(t.localSteps !== undefined ? { localSteps: t.localSteps } : { localEpochs: t.localEpochs }),
       batchSize: t.batchSize,
       lr: roundLr(record, round),
@@ -82,6 +88,7 @@ export function roundFlow(record: RunRecord, modelIndex: number, round: number, 
     jobIds: jobs.map((j) => j.jobId),
     outputKey: keys.mergedWeightsKey(runId, round, model),
     manifestKey: keys.roundManifestKey(runId, round, model),
+    trainerOutputKey: keys.mergedTrainerKey(runId, round, model),
     lastRound: round === record.plan.rounds - 1,
   };
   return {

@@ -42,6 +42,13 @@ export const TrainShardPayloadSchema = z
      * evaluated as the untrained model. Every round-0 job writes the same bytes.
      */
     initOutputKey: StoreKeySchema.optional(),
+    /**
+     * Optimiser state to continue from: the previous round's averaged AdamW moments, so a round
+     * does not restart Adam from zero moments (absent in round 0).
+     */
+    initTrainer: ArtifactRefSchema.optional(),
+    /** Where the job's final optimiser state goes, for the aggregate to average. */
+    trainerOutputKey: StoreKeySchema.optional(),
     /** Optimiser steps to run (exclusive with localEpochs). */
     localSteps: positiveInt().optional(),
     /** Passes over the shards (exclusive with localSteps). */
@@ -71,6 +78,8 @@ export const TrainShardResultSchema = z.strictObject({
   round: nonNegativeInt(),
   jobId: JobIdSchema,
   weights: ArtifactRefSchema,
+  /** The optimiser state at the end (when the payload asked for it). */
+  trainer: ArtifactRefSchema.optional(),
   /** Images seen; aggregation weights this job's output by it. */
   samples: positiveInt(),
   steps: positiveInt(),
@@ -102,6 +111,8 @@ export const AggregatePayloadSchema = z.strictObject({
   outputKey: StoreKeySchema,
   /** The round manifest, written last (runs/<id>/rounds/<r>/merged/<model>.manifest.json). */
   manifestKey: StoreKeySchema,
+  /** Where the averaged optimiser state goes, when every child saved its own. */
+  trainerOutputKey: StoreKeySchema.optional(),
   /** True when no round follows. */
   lastRound: z.boolean(),
 });
@@ -111,6 +122,8 @@ export const AggregateResultSchema = z.strictObject({
   round: nonNegativeInt(),
   model: ModelNameSchema,
   weights: ArtifactRefSchema,
+  /** The averaged optimiser state: the next round's starting moments. */
+  trainer: ArtifactRefSchema.optional(),
   /** Sum of the children's samples. */
   samples: positiveInt(),
   /** Sample-weighted mean of the children's losses. */

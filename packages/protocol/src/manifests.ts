@@ -61,6 +61,8 @@ export const RoundManifestSchema = z.strictObject({
   model: ModelNameSchema,
   /** The aggregated weights: next round's starting point. */
   weights: ArtifactRefSchema,
+  /** The averaged optimiser state (AdamW moments): next round's starting moments. */
+  trainer: ArtifactRefSchema.optional(),
   /** The train-shard outputs that were averaged. */
   jobs: z.array(RoundJobSchema).min(1),
   samples: positiveInt(),

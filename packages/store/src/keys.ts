@@ -7,9 +7,11 @@
  *   runs/<run>/manifest.json                         final run manifest, written last
  *   runs/<run>/rounds/<r>/<job>.safetensors          a train-shard job's output weights
  *   runs/<run>/rounds/<r>/<job>.json                 its result record (samples, loss)
+ *   runs/<run>/rounds/<r>/<job>.trainer.safetensors  its final optimiser state
  *   runs/<run>/rounds/<r>/checkpoints/<job>.safetensors + .json   its resumable checkpoint
  *   runs/<run>/rounds/<r>/checkpoints/<job>.trainer.safetensors   its optimiser state
  *   runs/<run>/rounds/<r>/merged/<model>.safetensors round r's aggregated weights
+ *   runs/<run>/rounds/<r>/merged/<model>.trainer.safetensors  and averaged optimiser state
  *   runs/<run>/rounds/<r>/merged/<model>.manifest.json  round manifest, written last
  *   runs/<run>/eval/<class>/metrics.json             per-class evaluation
  *   runs/<run>/eval/<class>/heatmaps/<name>          anomaly-map images
@@ -64,6 +66,8 @@ export const runManifestKey = (runId: string): string => `${runPrefix(runId)}man
 export const roundPrefix = (runId: string, r: number): string => `${runPrefix(runId)}rounds/${round(r)}/`;
 export const jobWeightsKey = (runId: string, r: number, jobId: string): string =>
   `${roundPrefix(runId, r)}${id('job id', jobId)}.safetensors`;
+export const jobTrainerKey = (runId: string, r: number, jobId: string): string =>
+  `${roundPrefix(runId, r)}${id('job id', jobId)}.trainer.safetensors`;
 export const jobResultKey = (runId: string, r: number, jobId: string): string =>
   `${roundPrefix(runId, r)}${id('job id', jobId)}.json`;
 export const checkpointWeightsKey = (runId: string, r: number, jobId: string): string =>
@@ -74,6 +78,8 @@ export const checkpointTrainerKey = (runId: string, r: number, jobId: string): s
   `${roundPrefix(runId, r)}checkpoints/${id('job id', jobId)}.trainer.safetensors`;
 export const mergedWeightsKey = (runId: string, r: number, model: string = UNIFIED_MODEL): string =>
   `${roundPrefix(runId, r)}merged/${segment('model name', model)}.safetensors`;
+export const mergedTrainerKey = (runId: string, r: number, model: string = UNIFIED_MODEL): string =>
+  `${roundPrefix(runId, r)}merged/${segment('model name', model)}.trainer.safetensors`;
 export const roundManifestKey = (runId: string, r: number, model: string = UNIFIED_MODEL): string =>
   `${roundPrefix(runId, r)}merged/${segment('model name', model)}.manifest.json`;
 

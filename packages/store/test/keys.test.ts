@@ -12,6 +12,8 @@ describe('artifact keys', () => {
     assert.equal(keys.checkpointWeightsKey('paper-1', 3, 'shard-07'), 'runs/paper-1/rounds/3/checkpoints/shard-07.safetensors');
     assert.equal(keys.checkpointStateKey('paper-1', 3, 'shard-07'), 'runs/paper-1/rounds/3/checkpoints/shard-07.json');
     assert.equal(keys.checkpointTrainerKey('paper-1', 3, 'shard-07'), 'runs/paper-1/rounds/3/checkpoints/shard-07.trainer.safetensors');
+    assert.equal(keys.jobTrainerKey('paper-1', 3, 'shard-07'), 'runs/paper-1/rounds/3/shard-07.trainer.safetensors');
+    assert.equal(keys.mergedTrainerKey('paper-1', 3, 'cable'), 'runs/paper-1/rounds/3/merged/cable.trainer.safetensors');
     assert.equal(keys.mergedWeightsKey('paper-1', 3), 'runs/paper-1/rounds/3/merged/unified.safetensors');
     assert.equal(keys.mergedWeightsKey('paper-1', 3, 'metal_nut'), 'runs/paper-1/rounds/3/merged/metal_nut.safetensors');
     assert.equal(keys.roundManifestKey('paper-1', 0), 'runs/paper-1/rounds/0/merged/unified.manifest.json');

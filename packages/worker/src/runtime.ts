@@ -10,8 +10,8 @@ import { isStoreError, openStore, sha256, type ArtifactStore } from '@pmamba/sto
 import { WorkerError } from './errors.ts';
 import type { ChildSettings } from './child-env.ts';
 
-/** Weights kept in memory: a round's starting point and the previous one. */
-const WEIGHTS_CACHED = 2;
+/** Artifacts kept in memory: a round's weights and optimiser state, and the previous round's. */
+const WEIGHTS_CACHED = 4;
 
 export class WorkerRuntime {
   private storePromise: Promise<ArtifactStore> | undefined;

@@ -272,6 +272,11 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
   });
   try {
     if (checkpoint?.trainer) trainer.restore(checkpoint.trainer);
+    else if (!checkpoint && payload.initTrainer) {
+      // The previous round's averaged moments; the noise stream is this round's own.
+      const { randomCalls: _, ...state } = loadTrainerState(await timed('storeMs', () => rt.weights(payload.initTrainer!)), payload.initTrainer.key);
+      trainer.restore(state);
+    }
     await ctx.progress({ done: step, total: steps, unit: 'steps', ...(step > 0 ? { loss: lossSum / step, resumedFrom } : {}) });
     while (step < steps) {
       if (ctx.signal?.aborted) {
@@ -296,14 +301,17 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
       if (step % payload.checkpointEverySteps === 0 && step < steps) await writeCheckpoint();
       await ctx.progress({ done: step, total: steps, unit: 'steps', loss: lossSum / step, ...(resumedFrom > 0 ? { resumedFrom } : {}) });
     }
-    const weights = await timed('storeMs', async () =>
-      ref(await store.putBytes(payload.outputKey, saveCheckpoint(model, { 'pmamba.run': payload.runId, 'pmamba.round': String(payload.round), 'pmamba.job': payload.jobId }))),
-    );
+    const meta = { 'pmamba.run': payload.runId, 'pmamba.round': String(payload.round), 'pmamba.job': payload.jobId };
+    const weights = await timed('storeMs', async () => ref(await store.putBytes(payload.outputKey, saveCheckpoint(model, meta))));
+    const trainerState = payload.trainerOutputKey
+      ? await timed('storeMs', async () => ref(await store.putBytes(payload.trainerOutputKey!, saveTrainerState(trainer.state(), meta))))
+      : undefined;
     const result: TrainShardResult = {
       runId: payload.runId,
       round: payload.round,
       jobId: payload.jobId,
       weights,
+      ...(trainerState ? { trainer: trainerState } : {}),
       samples: seen,
       steps,
       loss: lossSum / steps,

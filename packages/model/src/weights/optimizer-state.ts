@@ -35,7 +35,9 @@ export function loadTrainerState(bytes: Uint8Array, source = 'trainer state'): T
   const arrays = new Map<string, StateArray>();
   for (const [name, t] of file.tensors) {
     if (!(t.data instanceof Float32Array)) throw new SafetensorsError(`${source}: ${name} is ${t.dtype}, optimizer state is F32`);
-    arrays.set(name, { shape: t.shape, values: t.data });
+    // An average of several jobs' states may hold fractional step counts.
+    const values = name.endsWith('.step') ? t.data.map(Math.round) : t.data;
+    arrays.set(name, { shape: t.shape, values });
   }
   return { steps: count('pmamba.steps'), randomCalls: count('pmamba.random_calls'), optimizer: { step: count('pmamba.optimizer_step'), arrays } };
 }
