@@ -28,14 +28,14 @@ export function normalFrom(next: () => number): () => number {
 }
 
 /** Seeded random tensors for feature noise and stochastic depth: same seed, same stream. */
-export function seededRandom(seed: number): RandomSource & { readonly calls: number; skip(n: number): void } {
+export function seededRandom(seed: number): RandomSource & { readonly calls: number; advance(n: number): void } {
   let calls = 0;
   const nextSeed = () => (seed * 1000003 + ++calls) >>> 0;
   return {
     get calls() { return calls; },
     /** Moves the stream `n` draws ahead (a resumed trainer continues where it stopped). */
-    skip(n: number) {
-      if (!Number.isInteger(n) || n < 0) throw new RangeError(`cannot skip ${n} random draws`);
+    advance(n: number) {
+      if (!Number.isInteger(n) || n < 0) throw new RangeError(`cannot advance by ${n} random draws`);
       calls += n;
     },
     normal: (shape, std) => tf.randomNormal(shape, 0, std, 'float32', nextSeed()),

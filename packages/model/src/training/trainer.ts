@@ -130,7 +130,7 @@ export class Trainer {
   restore(state: Omit<TrainerState, 'randomCalls'> & { randomCalls?: number }): void {
     this.optimizer.importState(state.optimizer);
     this.steps = state.steps;
-    if (state.randomCalls !== undefined) this.random.skip(state.randomCalls - this.random.calls);
+    if (state.randomCalls !== undefined) this.random.advance(state.randomCalls - this.random.calls);
   }
 
   /** Frees the optimizer's moments (the parameters belong to the model). */
