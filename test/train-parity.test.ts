@@ -79,8 +79,9 @@ const mad = (o: RunOutcome, i: number) => 100 * (o.evaluations.at(i)!.result.tab
 
 describe('one worker vs two workers', () => {
   it(`reach a mean mAD within 2 points for the same ${TOTAL_STEPS} steps in all`, async () => {
-    const one = await train(1);
-    const two = await train(2);
+    // Both runs at once: each is deterministic under its seeds whichever process runs its
+    // jobs, and the one-job run alone would leave a worker idle.
+    const [one, two] = await Promise.all([train(1), train(2)]);
     const untrained = mad(one, 0);
     const [a, b] = [mad(one, -1), mad(two, -1)];
     process.stdout.write(`# mean mAD: untrained ${untrained.toFixed(1)}, one job per round ${a.toFixed(1)}, two jobs per round ${b.toFixed(1)}\n`);
