@@ -8,6 +8,7 @@ import {
   parseJobResult,
   parseRoundManifest,
   type AggregatePayload,
+  type ArtifactRef,
   type AggregateResult,
   type RoundManifest,
   type TrainShardResult,
@@ -60,22 +61,28 @@ function resultOf(manifest: RoundManifest, written: { key: string; sha256: strin
 }
 
 /**
- * The children's optimiser states (AdamW moments, safetensors like weights) averaged by samples
- * the same way, when the payload asks for it and every child saved one; else none, and the
- * next round starts from fresh moments.
+ * The children's artifacts of one kind (weights, or optimiser states — both safetensors), each
+ * checked against the sha256 its job reported, averaged by samples and written to `outputKey`.
  */
-async function averageTrainerStates(store: ArtifactStore, payload: AggregatePayload, results: TrainShardResult[]) {
-  if (!payload.trainerOutputKey || results.some((r) => !r.trainer)) return undefined;
+async function averageArtifacts(
+  store: ArtifactStore,
+  payload: AggregatePayload,
+  results: TrainShardResult[],
+  pick: (r: TrainShardResult) => ArtifactRef,
+  what: string,
+  outputKey: string,
+): Promise<ArtifactRef> {
   const inputs = await Promise.all(
     results.map(async (r) => {
-      const bytes = await store.getBytes(r.trainer!.key);
-      if (sha256(bytes) !== r.trainer!.sha256) {
-        throw new CoordinatorError('E_JOB_FAILED', `round ${payload.round}: ${r.trainer!.key} is not the optimiser state job ${r.jobId} reported (sha256 differs)`);
+      const artifact = pick(r);
+      const bytes = await store.getBytes(artifact.key);
+      if (sha256(bytes) !== artifact.sha256) {
+        throw new CoordinatorError('E_JOB_FAILED', `round ${payload.round}: ${artifact.key} is not the ${what} job ${r.jobId} reported (sha256 differs)`);
       }
-      return { bytes, samples: r.samples, source: r.trainer!.key };
+      return { bytes, samples: r.samples, source: artifact.key };
     }),
   );
-  return ref(await store.putBytes(payload.trainerOutputKey, averageWeights(inputs)));
+  return ref(await store.putBytes(outputKey, averageWeights(inputs)));
 }
 
 export async function aggregateRound(store: ArtifactStore, payload: AggregatePayload, now: () => Date = () => new Date()): Promise<AggregateResult> {
@@ -83,17 +90,12 @@ export async function aggregateRound(store: ArtifactStore, payload: AggregatePay
   if (done) return resultOf(done, await store.verify(payload.manifestKey));
 
   const results = await Promise.all(payload.jobIds.map((id) => jobResult(store, payload, id)));
-  const inputs = await Promise.all(
-    results.map(async (r) => {
-      const bytes = await store.getBytes(r.weights.key);
-      if (sha256(bytes) !== r.weights.sha256) {
-        throw new CoordinatorError('E_JOB_FAILED', `round ${payload.round}: ${r.weights.key} is not the weights job ${r.jobId} reported (sha256 differs)`);
-      }
-      return { bytes, samples: r.samples, source: r.weights.key };
-    }),
-  );
-  const weights = ref(await store.putBytes(payload.outputKey, averageWeights(inputs)));
-  const trainer = await averageTrainerStates(store, payload, results);
+  const weights = await averageArtifacts(store, payload, results, (r) => r.weights, 'weights', payload.outputKey);
+  // Optimiser states when asked for and every child saved one; else the next round starts from fresh moments.
+  const trainer =
+    payload.trainerOutputKey && results.every((r) => r.trainer)
+      ? await averageArtifacts(store, payload, results, (r) => r.trainer!, 'optimiser state', payload.trainerOutputKey)
+      : undefined;
   const samples = results.reduce((s, r) => s + r.samples, 0);
   const manifest: RoundManifest = {
     kind: 'pmamba.round',
