@@ -9,6 +9,10 @@ export { anomalyMaps, gaussianFilter, gaussianKernel, cosineDistance, type Anoma
 export { ParamRegistry, type ParamEntry } from './params.ts';
 export { readSafetensors, writeSafetensors, SafetensorsError, type SafeTensor, type SafeFile } from './weights/safetensors.ts';
 export { exportStateDict, importStateDict, importEncoderStateDict, isEncoderOnly, WeightsMismatchError } from './weights/state-dict.ts';
+export { readPth, isPth, PthError, PthGlobalError } from './weights/pth.ts';
+export { PickleError } from './weights/pickle.ts';
+export { ZipError } from './weights/zip.ts';
+export { readTeacherWeights, loadTeacherWeights, teacherArchOf, TeacherArchError } from './weights/teacher-weights.ts';
 export { saveCheckpoint, loadCheckpoint, CONFIG_KEY, type LoadedCheckpoint } from './weights/checkpoint.ts';
 export { applyTestWeights, testValues, testUniform } from './test-weights.ts';
 export { inferAnomalyMaps, type InferOptions } from './infer.ts';

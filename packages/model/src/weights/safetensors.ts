@@ -2,6 +2,7 @@
  * safetensors: u64 LE header length | JSON header | raw little-endian C-order data.
  * Header: {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {str: str}}.
  */
+import { ITEM_SIZE, decodeTensor } from './tensor-decode.ts';
 
 export type SafeDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -19,17 +20,6 @@ export interface SafeFile {
 
 export class SafetensorsError extends Error {
   readonly code = 'SAFETENSORS_INVALID';
-}
-
-const ITEM_SIZE: Record<SafeDtype, number> = { F64: 8, F32: 4, F16: 2, BF16: 2, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
-
-function f16ToF32(h: number): number {
-  const s = h & 0x8000 ? -1 : 1;
-  const e = (h >> 10) & 0x1f;
-  const f = h & 0x3ff;
-  if (e === 0) return s * 2 ** -14 * (f / 1024);
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
 /** Parses a safetensors file; `source` names it in errors. */
@@ -60,31 +50,9 @@ export function readSafetensors(bytes: Uint8Array, source = 'safetensors file'):
     // Copy into an aligned buffer of its own (offsets need not be aligned to the item size).
     // Not bytes.slice: on a Node Buffer (readFileSync) it is a view of the whole file.
     const buf = new Uint8Array(bytes.subarray(base + b, base + e)).buffer;
-    tensors.set(name, { dtype: info.dtype, shape: info.shape, data: decode(info.dtype, buf, count) });
+    tensors.set(name, { dtype: info.dtype, shape: info.shape, data: decodeTensor(info.dtype, buf, count) });
   }
   return { tensors, metadata };
-}
-
-function decode(dtype: SafeDtype, buf: ArrayBuffer, count: number): SafeTensor['data'] {
-  switch (dtype) {
-    case 'F32': return new Float32Array(buf);
-    case 'F64': return Float32Array.from(new Float64Array(buf));
-    case 'F16': {
-      const u = new Uint16Array(buf);
-      return Float32Array.from(u, f16ToF32);
-    }
-    case 'BF16': {
-      const u = new Uint16Array(buf);
-      const out = new Uint32Array(count);
-      for (let i = 0; i < count; i++) out[i] = u[i] << 16;
-      return new Float32Array(out.buffer);
-    }
-    case 'I64': return new BigInt64Array(buf);
-    case 'I32': return new Int32Array(buf);
-    case 'I16': return new Int16Array(buf);
-    case 'I8': return new Int8Array(buf);
-    case 'U8': case 'BOOL': return new Uint8Array(buf);
-  }
 }
 
 /** Serialises tensors (laid out by descending item size, then name, as the reference library does). */
