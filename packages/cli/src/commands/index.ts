@@ -4,7 +4,8 @@ import { demoCommand } from './demo.ts';
 import { metricsCommand } from './metrics.ts';
 import { predictCommand } from './predict.ts';
 import { trainCommand } from './train.ts';
+import { weightsCommand } from './weights.ts';
 import { workerCommand } from './worker.ts';
 
 // Each command types its own arguments; yargs only needs the common shape here.
-export const commands = [trainCommand, workerCommand, demoCommand, predictCommand, datasetCommand, metricsCommand] as unknown as CommandModule[];
+export const commands = [trainCommand, workerCommand, demoCommand, predictCommand, datasetCommand, metricsCommand, weightsCommand] as unknown as CommandModule[];
