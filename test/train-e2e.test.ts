@@ -105,14 +105,27 @@ describe('pmamba train end to end (Redis + S3)', () => {
     assert.equal(outcome.manifest.models.unified.key, keys.mergedWeightsKey('e2e-unified', 1));
     assert.ok((await verifyAll(store, 'runs/e2e-unified/')) > 20);
 
-    // Both round-0 jobs calibrated the random teacher's BatchNorm on the same sample of the whole
-    // training set: the initial weights hold data statistics (not the identity init), and every
-    // job's output carries that very teacher, so averaging copies it unchanged.
+    // The teacher was made first, by one teacher-pretrain job, and stored under its fingerprint;
+    // run.json names it, and the report says which teacher the table belongs to.
+    assert.equal(record.teacher?.source, 'self-supervised');
+    const fp = record.teacher.source === 'self-supervised' ? record.teacher.fingerprint : '';
+    assert.deepEqual(events.filter((e) => e.type === 'teacher-started').length, 1);
+    const ready = events.find((e) => e.type === 'teacher-ready');
+    assert.ok(ready?.type === 'teacher-ready' && !ready.fromStore && ready.teacher.key === keys.pretextTeacherKey(fp));
+    assert.match(outcome.teacher, /self-supervised on the training images/);
+    assert.match(Buffer.from(await store.getBytes('runs/e2e-unified/report/report.html')).toString('utf8'), new RegExp(`fingerprint ${fp.slice(0, 12)}`));
+
+    // Both round-0 jobs loaded that teacher and calibrated its BatchNorm on the same sample of
+    // the whole training set: the initial weights hold its convolutions and data statistics, and
+    // every job's output carries that very teacher, so averaging copies it unchanged.
     const tensors = async (key: string) => readSafetensors(await store.getBytes(key)).tensors;
     const init = await tensors(initWeightsKey('e2e-unified'));
+    const made = await tensors(keys.pretextTeacherKey(fp));
+    assert.deepEqual(init.get('net_t.layer2.0.conv1.weight')!.data, made.get('layer2.0.conv1.weight')!.data, 'round 0 starts from the self-made teacher');
     const variance = init.get('net_t.layer3.1.bn2.running_var')!.data as Float32Array;
     assert.ok(variance.some((v) => Math.abs(v - 1) > 0.01), 'calibrated statistics differ from the identity init');
     assert.equal((init.get('net_t.bn1.num_batches_tracked')!.data as BigInt64Array)[0], 1n, 'tiny data set: one calibration batch');
+    assert.equal(readSafetensors(await store.getBytes(outcome.manifest.models.unified.key)).metadata['pmamba.teacher_sha256'], ready.teacher.sha256, 'the weights name their teacher');
     for (const job of ['w0', 'w1']) {
       const out = await tensors(keys.jobWeightsKey('e2e-unified', 0, job));
       for (const [name, t] of init) if (name.startsWith('net_t.')) assert.deepEqual(out.get(name)!.data, t.data, `${job} ${name}`);
@@ -141,8 +154,10 @@ describe('pmamba train end to end (Redis + S3)', () => {
     }
   });
 
-  it('trains one model per class in per-class mode', async () => {
-    const { record, outcome } = await trainTiny('per-class', 'e2e-per-class');
+  it('trains one model per class in per-class mode, reusing the teacher made for the same images', async () => {
+    const { record, events, outcome } = await trainTiny('per-class', 'e2e-per-class');
+    assert.equal(events.filter((e) => e.type === 'teacher-started').length, 0, 'no second pretraining');
+    assert.ok(events.some((e) => e.type === 'teacher-ready' && e.fromStore));
     assert.deepEqual(record.plan.models, ['carpet', 'disc']);
     for (const model of record.plan.models) {
       for (let r = 0; r < 2; r++) {

@@ -74,7 +74,7 @@ describe('faults', () => {
     const queue = new Queue('train-shard', { connection: redis.connection, prefix: redis.prefix });
     try {
       await coordinator.createRun(record);
-      const first = worker(['--queues', 'train-shard']);
+      const first = worker(['--queues', 'teacher-pretrain,train-shard']);
       const outcome = coordinator.run(record);
       outcome.catch(() => undefined);
       // Past the checkpoint of step 2, mid-job: kill the worker and everything it forked.
@@ -131,7 +131,7 @@ describe('faults', () => {
     for (const w of workers) if (alive(w)) w.child.kill('SIGKILL');
     try {
       await coordinator.createRun(record);
-      const first = worker(['--queues', 'train-shard']);
+      const first = worker(['--queues', 'teacher-pretrain,train-shard']);
       const outcome = coordinator.run(record);
       outcome.catch(() => undefined);
       await until('step 2 of the job', 240_000, async () => {

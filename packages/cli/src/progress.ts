@@ -56,6 +56,13 @@ export class RunProgress {
         );
         break;
       }
+      case 'teacher-started':
+        this.log(`teacher: pretraining on the training images (fingerprint ${event.fingerprint.slice(0, 12)}…; later runs on the same images reuse it)`);
+        break;
+      case 'teacher-ready':
+        this.dropBars('teacher pretraining');
+        this.log(`${event.description}${event.fromStore ? '' : ' — made now'}`);
+        break;
       case 'round-started':
         this.log(`round ${event.round + 1}/${event.rounds}${event.model === 'unified' ? '' : ` of ${event.model}`}: ${event.jobs.length} train-shard job(s)`);
         break;

@@ -11,6 +11,7 @@ import { CliError } from './errors.ts';
 import { DEFAULT_REDIS_PREFIX, type RunConfig, type RunRecord } from '@pmamba/protocol';
 import { DEFAULT_STORE_URL, openStore, parseStoreUrl, type ArtifactStore } from '@pmamba/store';
 import { startLocalWorkers, type LocalWorkers } from './local-workers.ts';
+import { teacherWeightsFile } from './teacher-file.ts';
 import { RunProgress } from './progress.ts';
 import { resolveRedis, type RedisService } from './redis.ts';
 
@@ -46,6 +47,7 @@ function printTables(outcome: RunOutcome, record: RunRecord): void {
     const what = atRound === 0 ? 'untrained model (initial weights)' : `after ${atRound} of ${record.plan.rounds} round(s)`;
     process.stdout.write(`\n## ${record.runId}: ${what}\n\n${reportMarkdown(result.table, columns)}\n`);
   }
+  process.stdout.write(`\n${outcome.teacher}\n`);
   const first = outcome.evaluations[0].result.table.mean.mad;
   const last = outcome.evaluations.at(-1)!.result.table.mean.mad;
   if (outcome.evaluations.length > 1) {
@@ -95,8 +97,11 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
     coordinator = new Coordinator({ connection: redis.connection, prefix, store, onEvent: (e) => progress.handle(e) });
     if (!record) {
       let synth: ReturnType<RunProgress['counter']> | undefined;
+      const teacherFile = await teacherWeightsFile(config!);
       record = await planRun(config!, {
         runId: options.runId,
+        store,
+        teacherWeightsFile: teacherFile,
         onSynthProgress: (done, total) => {
           synth ??= progress.counter('synthetic data set', total);
           synth.update(done);

@@ -31,7 +31,10 @@ import { aggregateRound, readCompleteRound } from './aggregate.ts';
 import { CoordinatorError } from './errors.ts';
 import { evaluationFlow, evaluationRounds, roundFlow } from './flows.ts';
 import { initWeightsKey, evaluationKeys } from './keys.ts';
-import { openQueues, type QueueTarget, type Queues } from './queues.ts';
+import { JOB_OPTIONS, openQueues, type QueueTarget, type Queues } from './queues.ts';
+import { bullIds } from './job-ids.ts';
+import { runModelConfig } from './plan.ts';
+import { describeTeacher, teacherPretrainPayload } from './teacher.ts';
 import { writeReport } from './report.ts';
 
 /** A job the coordinator is waiting for, as progress bars show it. */
@@ -45,6 +48,8 @@ export interface WatchedJob {
 
 export type CoordinatorEvent =
   | { type: 'run-started'; record: RunRecord; resumed: boolean }
+  | { type: 'teacher-started'; job: WatchedJob; fingerprint: string }
+  | { type: 'teacher-ready'; teacher: ArtifactRef; description: string; fromStore: boolean }
   | { type: 'round-started'; model: string; round: number; rounds: number; jobs: WatchedJob[] }
   | { type: 'round-finished'; model: string; round: number; rounds: number; loss: number; samples: number; fromStore: boolean }
   | { type: 'evaluation-started'; atRound: number; jobs: WatchedJob[] }
@@ -80,6 +85,8 @@ export interface RunOutcome {
   runId: string;
   /** Final weights per model. */
   models: Record<string, ArtifactRef>;
+  /** Which teacher the models were trained with (describeTeacher). */
+  teacher: string;
   /** The benchmark table of every evaluated round (0 = untrained), in round order. */
   evaluations: { atRound: number; result: ReportResult }[];
   manifest: RunManifest;
@@ -158,7 +165,8 @@ export class Coordinator {
   /** Trains the rounds not yet complete, evaluates, reports and writes the run manifest. */
   async run(record: RunRecord, resumed = false): Promise<RunOutcome> {
     this.emit({ type: 'run-started', record, resumed });
-    const finals = await Promise.all(record.plan.models.map((_, k) => this.trainModel(record, k)));
+    const teacher = await this.ensureTeacher(record);
+    const finals = await Promise.all(record.plan.models.map((_, k) => this.trainModel(record, k, teacher)));
     const models = Object.fromEntries(record.plan.models.map((m, k) => [m, finals[k]]));
     const init = await this.initialWeights(record);
 
@@ -177,11 +185,12 @@ export class Coordinator {
     const evaluations = await Promise.all(
       evaluationRounds(record).map(async (atRound) => {
         const weights = await weightsAfter(atRound);
-        return { atRound, result: await this.evaluate(record, atRound, (m) => weights[m]) };
+        return { atRound, result: await this.evaluate(record, atRound, (m) => weights[m], teacher) };
       }),
     );
     const manifest = await this.writeRunManifest(record, models, evaluations.at(-1)!.result);
-    return { runId: record.runId, models, evaluations, manifest };
+    const described = describeTeacher(record.teacher, runModelConfig(record.config).encoder, teacher);
+    return { runId: record.runId, models, teacher: described, evaluations, manifest };
   }
 
   /** Continues a run from what the store holds. */
@@ -197,7 +206,64 @@ export class Coordinator {
     return { key, sha256: found.sha256, size: found.size };
   }
 
-  private async trainModel(record: RunRecord, modelIndex: number): Promise<ArtifactRef> {
+  /**
+   * The teacher weights round 0 starts from: the run's pretrained file, or its self-made teacher
+   * — from the store when a run with the same fingerprint made it, else made now by a
+   * teacher-pretrain job. Undefined: the seed's random teacher.
+   */
+  private async ensureTeacher(record: RunRecord): Promise<ArtifactRef | undefined> {
+    const ref = record.teacher;
+    const encoder = runModelConfig(record.config).encoder;
+    if (!ref || ref.source === 'random') return undefined;
+    if (ref.source === 'weights') {
+      const found = await this.store.head(ref.file.key);
+      if (found?.sha256 !== ref.file.sha256) {
+        throw new CoordinatorError('E_JOB_FAILED', `the run's teacher file ${ref.file.key} is missing from ${this.store.url} or was replaced; plan the run again`);
+      }
+      this.emit({ type: 'teacher-ready', teacher: ref.file, description: describeTeacher(ref, encoder), fromStore: true });
+      return ref.file;
+    }
+    const payload = teacherPretrainPayload(record, ref.fingerprint);
+    const made = await this.storedTeacher(payload.recordKey);
+    if (made) {
+      this.emit({ type: 'teacher-ready', teacher: made, description: describeTeacher(ref, encoder, made), fromStore: true });
+      return made;
+    }
+    const id = bullIds.teacherPretrain(ref.fingerprint);
+    const queue = this.queues.byName[QUEUE_NAMES.teacherPretrain];
+    // A finished job whose teacher is gone from the store (deleted, another store) must run again.
+    const old = await Job.fromId(queue, id);
+    if (old && (await old.getState()) === 'completed') await old.remove();
+    const job: WatchedJob = { queue: QUEUE_NAMES.teacherPretrain, id, label: 'teacher pretraining' };
+    this.emit({ type: 'teacher-started', job, fingerprint: ref.fingerprint });
+    const flow: FlowJob = {
+      name: QUEUE_NAMES.teacherPretrain,
+      queueName: QUEUE_NAMES.teacherPretrain,
+      data: payload,
+      opts: { ...JOB_OPTIONS[QUEUE_NAMES.teacherPretrain], jobId: id },
+    };
+    const result = parseJobResult('teacher-pretrain', await this.runFlow(flow, [job]), id);
+    const stored = await this.storedTeacher(payload.recordKey);
+    if (!stored || stored.sha256 !== result.teacher.sha256) {
+      throw new CoordinatorError('E_JOB_FAILED', `teacher pretraining finished but ${payload.outputKey} is not in ${this.store.url}`);
+    }
+    this.emit({ type: 'teacher-ready', teacher: stored, description: describeTeacher(ref, encoder, stored), fromStore: false });
+    return stored;
+  }
+
+  /** A self-made teacher's weights, when its record and the bytes it names are in the store. */
+  private async storedTeacher(recordKey: string): Promise<ArtifactRef | undefined> {
+    try {
+      const made = await this.store.getJson(recordKey, (v) => parseJobResult('teacher-pretrain', v, recordKey));
+      const found = await this.store.head(made.teacher.key);
+      return found?.sha256 === made.teacher.sha256 ? made.teacher : undefined;
+    } catch (err) {
+      if (isStoreError(err, 'E_NOT_FOUND')) return undefined;
+      throw err;
+    }
+  }
+
+  private async trainModel(record: RunRecord, modelIndex: number, teacher: ArtifactRef | undefined): Promise<ArtifactRef> {
     const model = record.plan.models[modelIndex];
     const rounds = record.plan.rounds;
     let weights: ArtifactRef | null = null;
@@ -210,7 +276,7 @@ export class Coordinator {
         this.emit({ type: 'round-finished', model, round, rounds, loss: done.loss, samples: done.samples, fromStore: true });
         continue;
       }
-      const flow = roundFlow(record, modelIndex, round, weights, trainer);
+      const flow = roundFlow(record, modelIndex, round, weights, trainer, teacher);
       const jobs = (flow.children ?? []).map((c) => ({
         queue: QUEUE_NAMES.trainShard,
         id: c.opts!.jobId!,
@@ -225,8 +291,8 @@ export class Coordinator {
     return weights!;
   }
 
-  private async evaluate(record: RunRecord, atRound: number, weights: (model: string) => ArtifactRef): Promise<ReportResult> {
-    const flow = evaluationFlow(record, atRound, weights);
+  private async evaluate(record: RunRecord, atRound: number, weights: (model: string) => ArtifactRef, teacher: ArtifactRef | undefined): Promise<ReportResult> {
+    const flow = evaluationFlow(record, atRound, weights, teacher);
     const jobs = (flow.children ?? []).map((c, i) => ({
       queue: QUEUE_NAMES.evaluate,
       id: c.opts!.jobId!,

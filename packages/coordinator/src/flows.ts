@@ -20,6 +20,8 @@ import { keys } from '@pmamba/store';
 import { bullIds, shardJobName } from './job-ids.ts';
 import { evaluationKeys, initWeightsKey } from './keys.ts';
 import { JOB_OPTIONS } from './queues.ts';
+import { runModelConfig } from './plan.ts';
+import { describeTeacher } from './teacher.ts';
 
 /** One train-shard job of a round: its store name and its shards. */
 export interface ShardJob {
@@ -44,11 +46,11 @@ export function roundLr(record: RunRecord, round: number): number {
 }
 
 /**
- * Round `round` of a model from `init` (null in round 0: the jobs build the model from the seed
- * and save it as the initial weights) and `initTrainer`, the previous round's averaged
- * optimiser state (absent in round 0).
+ * Round `round` of a model from `init` (null in round 0: the jobs build the model from the seed,
+ * give it the `teacher` weights when there are any, and save it as the initial weights) and
+ * `initTrainer`, the previous round's averaged optimiser state (absent in round 0).
  */
-export function roundFlow(record: RunRecord, modelIndex: number, round: number, init: ArtifactRef | null, initTrainer?: ArtifactRef): FlowJob {
+export function roundFlow(record: RunRecord, modelIndex: number, round: number, init: ArtifactRef | null, initTrainer?: ArtifactRef, teacher?: ArtifactRef): FlowJob {
   const { runId } = record;
   const model = record.plan.models[modelIndex];
   const t = record.config.training;
@@ -61,7 +63,7 @@ export function roundFlow(record: RunRecord, modelIndex: number, round: number, 
       model,
       shards,
       init,
-      ...(init === null ? { initOutputKey: initWeightsKey(runId) } : {}),
+      ...(init === null ? { initOutputKey: initWeightsKey(runId), ...(teacher ? { teacher } : {}) } : {}),
       ...(initTrainer ? { initTrainer } : {}),
       trainerOutputKey: keys.jobTrainerKey(runId, round, jobId),
       ...(t.localSteps !== undefined ? { localSteps: t.localSteps } : { localEpochs: t.localEpochs }),
@@ -104,7 +106,7 @@ export function roundFlow(record: RunRecord, modelIndex: number, round: number, 
  * The evaluation of the weights after `atRound` rounds (0: the untrained initial weights):
  * `weights(model)` gives each model's weights at that point.
  */
-export function evaluationFlow(record: RunRecord, atRound: number, weights: (model: string) => ArtifactRef): FlowJob {
+export function evaluationFlow(record: RunRecord, atRound: number, weights: (model: string) => ArtifactRef, teacherFile?: ArtifactRef): FlowJob {
   const { runId } = record;
   const perClass = record.plan.mode === 'per-class';
   const where = evaluationKeys(runId, atRound, record.plan.rounds);
@@ -138,6 +140,7 @@ export function evaluationFlow(record: RunRecord, atRound: number, weights: (mod
     notes: [
       `run ${runId}, ${record.plan.mode} mode, ${record.plan.classes.length} class(es), model preset ${record.config.model.preset}`,
       `weights ${trained}; dataset ${record.config.dataset.root} at ${record.config.dataset.imageSize}²`,
+      describeTeacher(record.teacher, runModelConfig(record.config).encoder, teacherFile),
     ],
   };
   return {

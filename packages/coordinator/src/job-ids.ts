@@ -12,6 +12,8 @@ export function shardJobName(perClass: boolean, modelIndex: number, worker: numb
 }
 
 export const bullIds = {
+  /** One per teacher, not per run: runs that share a teacher share its job. */
+  teacherPretrain: (fingerprint: string): string => `teacher.${fingerprint}`,
   trainShard: (runId: string, round: number, jobName: string): string => `${runId}.r${round}.${jobName}`,
   aggregate: (runId: string, round: number, modelIndex: number): string => `${runId}.r${round}.aggregate-m${modelIndex}`,
   evaluate: (runId: string, atRound: number, classIndex: number): string => `${runId}.e${atRound}.evaluate-c${classIndex}`,

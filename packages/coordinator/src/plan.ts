@@ -18,8 +18,9 @@ import {
 } from '@pmamba/data';
 import { checkImageSize, presetConfig, type ModelConfig, type ModelConfigInput } from '@pmamba/model';
 import { modelSection, parseRunRecord, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
-import { keys } from '@pmamba/store';
+import { keys, type ArtifactStore } from '@pmamba/store';
 import { CoordinatorError } from './errors.ts';
+import { planTeacher } from './teacher.ts';
 
 export interface PlanOptions {
   /** Folder relative paths in the config are resolved against. Default: process.cwd(). */
@@ -32,6 +33,10 @@ export interface PlanOptions {
   onWarning?: (warning: DataWarning) => void;
   /** The clock, for the run id and createdAt. */
   now?: () => Date;
+  /** Where a pretrained teacher file (`model.teacher.weights`) is copied; required with one. */
+  store?: ArtifactStore;
+  /** A local copy of `model.teacher.weights` when the config names a URL. */
+  teacherWeightsFile?: string;
 }
 
 /** The model config a run's `model` section describes (preset + overrides), validated for the image size. */
@@ -113,7 +118,7 @@ function defaultRunId(now: Date): string {
  */
 export async function planRun(config: RunConfig, options: PlanOptions = {}): Promise<RunRecord> {
   const now = options.now?.() ?? new Date();
-  runModelConfig(config);
+  const modelConfig = runModelConfig(config);
   const root = resolve(options.cwd ?? process.cwd(), config.dataset.root);
   if (config.dataset.synthetic) await ensureSynthetic(root, config.dataset.synthetic, options);
 
@@ -136,6 +141,15 @@ export async function planRun(config: RunConfig, options: PlanOptions = {}): Pro
 
   const runId = options.runId ?? config.run.id ?? defaultRunId(now);
   keys.runPrefix(runId);
+  const draft = {
+    config,
+    plan: { mode: config.training.mode, classes, models: perClass ? classes : [keys.UNIFIED_MODEL], shards, rounds: config.training.rounds },
+  };
+  const teacher = await planTeacher(config, modelConfig, index, draft, {
+    cwd: options.cwd ?? process.cwd(),
+    store: options.store,
+    weightsFile: options.teacherWeightsFile,
+  });
   const record: RunRecord = {
     kind: 'pmamba.run',
     version: 1,
@@ -147,7 +161,8 @@ export async function planRun(config: RunConfig, options: PlanOptions = {}): Pro
       dataset: { ...config.dataset, root: index.root, format: index.format },
       redis: { prefix: config.redis.prefix },
     },
-    plan: { mode: config.training.mode, classes, models: perClass ? classes : [keys.UNIFIED_MODEL], shards, rounds: config.training.rounds },
+    plan: draft.plan,
+    teacher,
     software: { pmamba: '0.1.0', node: process.versions.node },
   };
   return parseRunRecord(record, keys.runRecordKey(runId));

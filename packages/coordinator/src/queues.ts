@@ -22,6 +22,13 @@ const DAY_S = 24 * 3600;
  * ids are deterministic, and the store, not Redis, says what is done.
  */
 export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
+  // No parent: the coordinator waits for it alone, before round 0.
+  [QUEUE_NAMES.teacherPretrain]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 5_000 },
+    removeOnComplete: { age: 7 * DAY_S },
+    removeOnFail: { age: 30 * DAY_S },
+  },
   [QUEUE_NAMES.trainShard]: {
     attempts: 3,
     backoff: { type: 'exponential', delay: 5_000 },

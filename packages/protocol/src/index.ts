@@ -24,7 +24,10 @@ export {
   SyntheticDatasetSchema,
   ModelSectionSchema,
   TeacherSchema,
+  TeacherPretrainSchema,
   TEACHER_BATCH_NORM,
+  TEACHER_INITS,
+  teacherSource,
   modelSection,
   TrainingSchema,
   EvaluationSchema,
@@ -46,6 +49,7 @@ export type {
   DatasetConfig,
   ModelSection,
   TrainingConfig,
+  TeacherConfig,
   EvaluationConfig,
   TrainingMode,
   MetricName,
@@ -62,6 +66,8 @@ export type { Shard } from './shard.ts';
 export { ClassMetricsSchema, ReportTableSchema } from './metrics.ts';
 export type { ClassMetrics, ReportTable } from './metrics.ts';
 export {
+  TeacherPretrainPayloadSchema,
+  TeacherPretrainResultSchema,
   TrainShardPayloadSchema,
   TrainShardResultSchema,
   AggregatePayloadSchema,
@@ -79,6 +85,8 @@ export type {
   JobPayload,
   JobResult,
   JobProgress,
+  TeacherPretrainPayload,
+  TeacherPretrainResult,
   TrainShardPayload,
   TrainShardResult,
   AggregatePayload,
@@ -95,12 +103,15 @@ export {
   CurveSchema,
   EvaluationRecordSchema,
   CheckpointStateSchema,
+  TeacherCheckpointStateSchema,
+  TeacherRefSchema,
+  parseTeacherCheckpointState,
   parseRunRecord,
   parseRoundManifest,
   parseRunManifest,
   parseEvaluationRecord,
   parseCheckpointState,
 } from './manifests.ts';
-export type { RunRecord, RoundManifest, RunManifest, EvaluationRecord, CheckpointState } from './manifests.ts';
+export type { RunRecord, RoundManifest, RunManifest, EvaluationRecord, CheckpointState, TeacherCheckpointState, TeacherRef } from './manifests.ts';
 export { redisConnectionFromUrl, DEFAULT_REDIS_PORT } from './connection.ts';
 export type { RedisConnectionOptions } from './connection.ts';

@@ -13,6 +13,7 @@ import {
   JobIdSchema,
   ModelNameSchema,
   RunIdSchema,
+  Sha256Schema,
   StoreKeySchema,
   distinct,
   nonNegativeInt,
@@ -37,6 +38,12 @@ export const TrainShardPayloadSchema = z
     shards: z.array(ShardSchema).min(1, { error: 'expected at least one shard' }),
     /** Weights to start from; null in round 0 (initialise from the seed). */
     init: ArtifactRefSchema.nullable(),
+    /**
+     * With `init` null: the teacher weights (torchvision/timm names, .pth or safetensors) the
+     * seed-initialised model's teacher takes before its BatchNorm is (optionally) calibrated.
+     * Absent: the teacher stays randomly initialised.
+     */
+    teacher: ArtifactRefSchema.optional(),
     /**
      * With `init` null: also save the seed-initialised model here — round 0's starting point,
      * evaluated as the untrained model. Every round-0 job writes the same bytes.
@@ -99,6 +106,49 @@ export const TrainShardResultSchema = z.strictObject({
       modelLoadMs: nonNegativeNumber(),
     })
     .optional(),
+});
+
+/** Pretrains a self-made teacher (the run's `model.teacher.pretrain` settings) on `items`. */
+export const TeacherPretrainPayloadSchema = z.strictObject({
+  /** sha256 of the images and settings: names the teacher in the store, so runs share it. */
+  fingerprint: Sha256Schema,
+  /** The run that asked for it; its record gives the dataset, image size and encoder. */
+  runId: RunIdSchema,
+  configKey: StoreKeySchema,
+  /** Sample ids of the normal training images it learns from. */
+  items: z.array(z.string().min(1)).min(1, { error: 'expected at least one training image' }),
+  steps: positiveInt(),
+  batchSize: positiveInt(),
+  lr: positiveNumber(),
+  seed: nonNegativeInt(),
+  checkpointEverySteps: positiveInt(),
+  /** Where the teacher goes (safetensors, torchvision names) and its record, written last. */
+  outputKey: StoreKeySchema,
+  recordKey: StoreKeySchema,
+  /** Where checkpoints go, so a retried job resumes. */
+  checkpointKey: StoreKeySchema,
+  checkpointTrainerKey: StoreKeySchema,
+  checkpointStateKey: StoreKeySchema,
+});
+
+/** teachers/self-supervised/<fp>/teacher.json, and the teacher-pretrain job's result. */
+export const TeacherPretrainResultSchema = z.strictObject({
+  kind: z.literal('pmamba.teacher'),
+  version: z.literal(1),
+  fingerprint: Sha256Schema,
+  /** The run that made it (later runs with the same fingerprint reuse it). */
+  runId: RunIdSchema,
+  encoder: z.string().min(1),
+  imageSize: positiveInt(),
+  teacher: ArtifactRefSchema,
+  images: positiveInt(),
+  steps: positiveInt(),
+  /** Mean pretext loss over the last 10% of the steps. */
+  finalLoss: finiteLoss(),
+  resumedFromStep: nonNegativeInt(),
+  durationMs: nonNegativeNumber(),
+  backend: z.string().min(1),
+  createdAt: z.string().min(1),
 });
 
 export const AggregatePayloadSchema = z.strictObject({
@@ -193,6 +243,7 @@ export type JobProgress = z.output<typeof JobProgressSchema>;
 
 /** Payload and result schema of each queue. */
 export const JOB_SCHEMAS = {
+  [QUEUE_NAMES.teacherPretrain]: { payload: TeacherPretrainPayloadSchema, result: TeacherPretrainResultSchema },
   [QUEUE_NAMES.trainShard]: { payload: TrainShardPayloadSchema, result: TrainShardResultSchema },
   [QUEUE_NAMES.aggregate]: { payload: AggregatePayloadSchema, result: AggregateResultSchema },
   [QUEUE_NAMES.evaluate]: { payload: EvaluatePayloadSchema, result: EvaluateResultSchema },
@@ -201,6 +252,8 @@ export const JOB_SCHEMAS = {
 
 export type JobPayload<Q extends QueueName> = z.output<(typeof JOB_SCHEMAS)[Q]['payload']>;
 export type JobResult<Q extends QueueName> = z.output<(typeof JOB_SCHEMAS)[Q]['result']>;
+export type TeacherPretrainPayload = JobPayload<'teacher-pretrain'>;
+export type TeacherPretrainResult = JobResult<'teacher-pretrain'>;
 export type TrainShardPayload = JobPayload<'train-shard'>;
 export type TrainShardResult = JobResult<'train-shard'>;
 export type AggregatePayload = JobPayload<'aggregate'>;

@@ -17,6 +17,7 @@ import {
   JobIdSchema,
   ModelNameSchema,
   RunIdSchema,
+  Sha256Schema,
   distinct,
   nonNegativeInt,
   nonNegativeNumber,
@@ -24,6 +25,28 @@ import {
 } from './primitives.ts';
 import { RunConfigSchema, TRAINING_MODES } from './run-config.ts';
 import { ShardSchema } from './shard.ts';
+
+/**
+ * Where a run's teacher comes from: a pretrained file (in the store by content), a self-made
+ * teacher (in the store by fingerprint, made by a teacher-pretrain job when missing), or the
+ * random initialisation. `batchNorm`: whether round 0 calibrates its statistics.
+ */
+export const TeacherRefSchema = z.discriminatedUnion('source', [
+  z.strictObject({
+    source: z.literal('weights'),
+    /** The file as the user named it (path or URL). */
+    from: z.string().min(1),
+    file: ArtifactRefSchema,
+    batchNorm: z.enum(['calibrate', 'keep']),
+  }),
+  z.strictObject({
+    source: z.literal('self-supervised'),
+    fingerprint: Sha256Schema,
+    batchNorm: z.enum(['calibrate', 'keep']),
+  }),
+  z.strictObject({ source: z.literal('random'), batchNorm: z.enum(['calibrate', 'keep']) }),
+]);
+export type TeacherRef = z.output<typeof TeacherRefSchema>;
 
 /** runs/<id>/run.json */
 export const RunRecordSchema = z.strictObject({
@@ -41,6 +64,8 @@ export const RunRecordSchema = z.strictObject({
     shards: z.array(ShardSchema).min(1),
     rounds: positiveInt(),
   }),
+  /** The teacher the run uses, resolved at planning. */
+  teacher: TeacherRefSchema.optional(),
   /** Versions that produced the run, for reproducing it. */
   software: z.strictObject({ pmamba: z.string().min(1), node: z.string().min(1) }).optional(),
 });
@@ -118,6 +143,21 @@ export const EvaluationRecordSchema = z.strictObject({
   createdAt: IsoDateTimeSchema,
 });
 
+/** teachers/self-supervised/<fp>/checkpoint.json: where a teacher-pretrain job got to. */
+export const TeacherCheckpointStateSchema = z.strictObject({
+  kind: z.literal('pmamba.teacher-checkpoint'),
+  version: z.literal(1),
+  fingerprint: Sha256Schema,
+  step: positiveInt(),
+  steps: positiveInt(),
+  /** Encoder and pretext head, and the optimiser state, at that step. */
+  weights: ArtifactRefSchema,
+  trainer: ArtifactRefSchema,
+  /** Losses of the steps so far (for the result's final loss). */
+  losses: z.array(z.number().min(0)),
+  createdAt: IsoDateTimeSchema,
+});
+
 /** runs/<id>/rounds/<r>/checkpoints/<job>.json: where a train-shard job got to. */
 export const CheckpointStateSchema = z.strictObject({
   kind: z.literal('pmamba.checkpoint'),
@@ -149,6 +189,7 @@ export type RoundManifest = z.output<typeof RoundManifestSchema>;
 export type RunManifest = z.output<typeof RunManifestSchema>;
 export type EvaluationRecord = z.output<typeof EvaluationRecordSchema>;
 export type CheckpointState = z.output<typeof CheckpointStateSchema>;
+export type TeacherCheckpointState = z.output<typeof TeacherCheckpointStateSchema>;
 
 function parser<S extends z.ZodType>(schema: S, what: string) {
   return (value: unknown, key?: string): z.output<S> =>
@@ -167,3 +208,4 @@ export const parseRoundManifest = parser(RoundManifestSchema, 'round manifest');
 export const parseRunManifest = parser(RunManifestSchema, 'run manifest');
 export const parseEvaluationRecord = parser(EvaluationRecordSchema, 'evaluation record');
 export const parseCheckpointState = parser(CheckpointStateSchema, 'checkpoint state');
+export const parseTeacherCheckpointState = parser(TeacherCheckpointStateSchema, 'teacher checkpoint state');

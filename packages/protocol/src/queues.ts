@@ -5,6 +5,8 @@
 import { z } from 'zod';
 
 export const QUEUE_NAMES = {
+  /** Pretrain a self-made teacher on a run's normal training images, before round 0. */
+  teacherPretrain: 'teacher-pretrain',
   /** Train a model's copy on a set of shards for one round (children of aggregate). */
   trainShard: 'train-shard',
   /** Average a round's train-shard outputs, weighted by samples (parent of train-shard). */

@@ -83,18 +83,59 @@ export const DatasetSchema = z.strictObject({
  * it with its own schema when the run starts.
  */
 export const TEACHER_BATCH_NORM = ['calibrate', 'keep'] as const;
+export const TEACHER_INITS = ['self-supervised', 'random'] as const;
+
+/** Self-supervised teacher pretraining: a job of its own before round 0, cached in the store. */
+export const TeacherPretrainSchema = z.strictObject({
+  /** Optimiser steps. Default: 300. */
+  steps: positiveInt().max(1_000_000, { error: 'expected at most 1000000 steps' }).default(300),
+  /** Images per step. Default: 16. */
+  batchSize: positiveInt().max(4096, { error: 'expected at most 4096 images per step' }).default(16),
+  /** AdamW learning rate. Default: 0.001. */
+  lr: positiveNumber().default(0.001),
+  /** At most this many normal training images (a seeded sample over every class), decoded once into memory. Default: 512. */
+  images: positiveInt().max(100_000, { error: 'expected at most 100000 images' }).default(512),
+  /** The job checkpoints every this many steps, so a retry resumes. Default: 50. */
+  checkpointEverySteps: positiveInt().default(50),
+});
 
 export const TeacherSchema = z.strictObject({
   /**
-   * `calibrate`: before round 0 the frozen teacher's BatchNorm statistics are re-estimated on
-   * the model's training images — a randomly initialised teacher's identity statistics leave its
-   * features badly scaled and the student learns little; `keep`: use them as they are.
-   * Default: calibrate.
+   * Pretrained teacher weights: a file path (relative to the working directory) or an http(s)
+   * URL; torchvision `.pth` or safetensors with torchvision/timm names, for the model's encoder.
+   * `train` copies the file into the store (content-addressed) and workers take it from there.
+   * `--teacher-weights` overrides it. Default: none.
    */
-  batchNorm: z.enum(TEACHER_BATCH_NORM).default('calibrate'),
+  weights: z.string({ error: 'expected a file path or an http(s) URL' }).min(1, { error: 'expected a file path or an http(s) URL' }).optional(),
+  /**
+   * sha256 the `weights` file must have. A URL needs it unless it is one of `pmamba weights
+   * list`'s (pinned there); for a path it is checked when given. Default: none.
+   */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, { error: 'expected a sha256: 64 lower-case hex digits' }).optional(),
+  /**
+   * Without `weights`: `self-supervised` pretrains the encoder on the run's normal training
+   * images (segmenting synthetic defects painted into them) before round 0; `random` keeps the
+   * random initialisation (a teacher that barely detects; for ablations). Default: self-supervised.
+   */
+  init: z.enum(TEACHER_INITS).default('self-supervised'),
+  /**
+   * `calibrate`: before round 0 the teacher's BatchNorm statistics are re-estimated on the
+   * model's training images; `keep`: use them as they are. Default: keep for pretrained
+   * `weights` (their ImageNet statistics), calibrate otherwise.
+   */
+  batchNorm: z.enum(TEACHER_BATCH_NORM).optional(),
   /** At most this many training images (a seeded sample) calibrate the statistics. Default: 256. */
   calibrationImages: positiveInt().default(256),
+  /** Settings of `init: self-supervised`. */
+  pretrain: TeacherPretrainSchema.prefault({}),
 });
+export type TeacherConfig = z.output<typeof TeacherSchema>;
+
+/** Where a run's teacher comes from, and whether its BatchNorm statistics are calibrated. */
+export function teacherSource(teacher: TeacherConfig): { source: 'weights' | 'self-supervised' | 'random'; batchNorm: (typeof TEACHER_BATCH_NORM)[number] } {
+  const source = teacher.weights !== undefined ? 'weights' : teacher.init;
+  return { source, batchNorm: teacher.batchNorm ?? (source === 'weights' ? 'keep' : 'calibrate') };
+}
 
 export const ModelSectionSchema = z.looseObject({
   /** Starting point the other fields override. Default: reference (the paper's model). */

@@ -7,7 +7,26 @@ export const ref = (key: string, c = 'a', size = 1024): ArtifactRef => ({ key, s
 
 const metrics = { i_auroc: 0.98, i_ap: 0.99, i_f1max: 0.97, p_auroc: 0.97, p_ap: 0.55, p_f1max: 0.58, au_pro: 0.92, mad: 0.851 };
 
+const fp = sha('f');
+const teacherPrefix = `teachers/self-supervised/${fp}/`;
+
 export const PAYLOADS: { [Q in QueueName]: JobPayload<Q> } = {
+  'teacher-pretrain': {
+    fingerprint: fp,
+    runId: 'quickstart',
+    configKey: 'runs/quickstart/run.json',
+    items: ['bottle/train/good/000.png', 'cable/train/good/007.png'],
+    steps: 300,
+    batchSize: 16,
+    lr: 0.001,
+    seed: 7,
+    checkpointEverySteps: 50,
+    outputKey: `${teacherPrefix}teacher.safetensors`,
+    recordKey: `${teacherPrefix}teacher.json`,
+    checkpointKey: `${teacherPrefix}checkpoint.safetensors`,
+    checkpointTrainerKey: `${teacherPrefix}checkpoint.trainer.safetensors`,
+    checkpointStateKey: `${teacherPrefix}checkpoint.json`,
+  },
   'train-shard': {
     runId: 'quickstart',
     round: 2,
@@ -49,6 +68,22 @@ export const PAYLOADS: { [Q in QueueName]: JobPayload<Q> } = {
 };
 
 export const RESULTS: { [Q in QueueName]: JobResult<Q> } = {
+  'teacher-pretrain': {
+    kind: 'pmamba.teacher',
+    version: 1,
+    fingerprint: fp,
+    runId: 'quickstart',
+    encoder: 'resnet18',
+    imageSize: 64,
+    teacher: ref(`${teacherPrefix}teacher.safetensors`, 'd'),
+    images: 96,
+    steps: 300,
+    finalLoss: 0.71,
+    resumedFromStep: 0,
+    durationMs: 120000,
+    backend: 'wasm',
+    createdAt: '2026-12-06T12:00:00.000Z',
+  },
   'train-shard': {
     runId: 'quickstart',
     round: 2,

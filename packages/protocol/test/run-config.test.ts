@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, expandSweep, loadRunConfig, parseRunConfig, parseRunConfigText, type FieldIssue } from '../src/index.ts';
+import { ConfigError, expandSweep, loadRunConfig, parseRunConfig, parseRunConfigText, teacherSource, type FieldIssue } from '../src/index.ts';
 
 const minimal = { dataset: { root: './data' }, training: { rounds: 2, localSteps: 5 } };
 
@@ -33,7 +33,7 @@ describe('run config schema', () => {
     assert.equal(c.version, 1);
     assert.deepEqual(c.run, {});
     assert.deepEqual(c.dataset, { root: './data', format: 'auto', classes: 'all', imageSize: 256, badImagePolicy: 'fail' });
-    assert.deepEqual(c.model, { preset: 'reference', teacher: { batchNorm: 'calibrate', calibrationImages: 256 } });
+    assert.deepEqual(c.model, { preset: 'reference', teacher: { init: 'self-supervised', calibrationImages: 256, pretrain: { steps: 300, batchSize: 16, lr: 0.001, images: 512, checkpointEverySteps: 50 } } });
     assert.deepEqual(c.training, {
       mode: 'unified',
       rounds: 2,
@@ -68,7 +68,17 @@ describe('run config schema', () => {
 
   it('passes unknown model fields through for the model package to check', () => {
     const c = parseRunConfig({ ...minimal, model: { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 3, 4] } } });
-    assert.deepEqual(c.model, { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 3, 4] }, teacher: { batchNorm: 'calibrate', calibrationImages: 256 } });
+    assert.deepEqual(c.model, { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 3, 4] }, teacher: { init: 'self-supervised', calibrationImages: 256, pretrain: { steps: 300, batchSize: 16, lr: 0.001, images: 512, checkpointEverySteps: 50 } } });
+  });
+
+  it('resolves where the teacher comes from and whether its BatchNorm is calibrated', () => {
+    const teacher = (t: object) => teacherSource(parseRunConfig({ ...minimal, model: { teacher: t } }).model.teacher);
+    assert.deepEqual(teacher({}), { source: 'self-supervised', batchNorm: 'calibrate' });
+    assert.deepEqual(teacher({ init: 'random' }), { source: 'random', batchNorm: 'calibrate' });
+    assert.deepEqual(teacher({ weights: 'w/resnet18.pth' }), { source: 'weights', batchNorm: 'keep' }, 'pretrained statistics are kept');
+    assert.deepEqual(teacher({ weights: 'w/resnet18.pth', batchNorm: 'calibrate' }), { source: 'weights', batchNorm: 'calibrate' });
+    assert.match(messageOf(() => parseRunConfig({ ...minimal, model: { teacher: { sha256: 'abc' } } })), /model\.teacher\.sha256.*64 lower-case hex/);
+    assert.match(messageOf(() => parseRunConfig({ ...minimal, model: { teacher: { pretrain: { steps: 0 } } } })), /model\.teacher\.pretrain\.steps/);
   });
 
   it('names the field, the expectation and the value', () => {

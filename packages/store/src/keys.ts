@@ -17,6 +17,14 @@
  *   runs/<run>/eval/<class>/heatmaps/<name>          anomaly-map images
  *   runs/<run>/report/report.<md|csv|json|html>      benchmark table
  *
+ * Teachers are shared between runs (a sweep's variants, a schedule's retrains):
+ *   teachers/files/<sha256>.<pth|safetensors>        a pretrained teacher file a run was given
+ *   teachers/self-supervised/<fp>/teacher.safetensors  a teacher pretrained on a run's images
+ *                                                   (torchvision names; `<fp>` fingerprints the
+ *                                                   images and settings)
+ *   teachers/self-supervised/<fp>/teacher.json      its record, written last: the teacher exists
+ *   teachers/self-supervised/<fp>/checkpoint.{safetensors,trainer.safetensors,json}  resumable state
+ *
  * `<model>` is `unified` in unified mode and the class name in per-class mode.
  */
 import { StoreError } from './errors.ts';
@@ -82,6 +90,26 @@ export const mergedTrainerKey = (runId: string, r: number, model: string = UNIFI
   `${roundPrefix(runId, r)}merged/${segment('model name', model)}.trainer.safetensors`;
 export const roundManifestKey = (runId: string, r: number, model: string = UNIFIED_MODEL): string =>
   `${roundPrefix(runId, r)}merged/${segment('model name', model)}.manifest.json`;
+
+const SHA256 = /^[0-9a-f]{64}$/;
+function hex(kind: string, value: string): string {
+  if (typeof value !== 'string' || !SHA256.test(value)) throw new StoreError('E_STORE_KEY', `invalid ${kind} ${JSON.stringify(value)}: expected 64 lower-case hex digits`);
+  return value;
+}
+
+export const TEACHER_FILE_FORMATS = ['pth', 'safetensors'] as const;
+/** A user's pretrained teacher file, by content. */
+export const teacherFileKey = (sha256: string, format: (typeof TEACHER_FILE_FORMATS)[number]): string => {
+  if (!TEACHER_FILE_FORMATS.includes(format)) throw new StoreError('E_STORE_KEY', `invalid teacher file format ${JSON.stringify(format)}`);
+  return `teachers/files/${hex('teacher sha256', sha256)}.${format}`;
+};
+/** `teachers/self-supervised/<fp>/` — one self-made teacher and its pretraining state. */
+export const pretextTeacherPrefix = (fingerprint: string): string => `teachers/self-supervised/${hex('teacher fingerprint', fingerprint)}/`;
+export const pretextTeacherKey = (fp: string): string => `${pretextTeacherPrefix(fp)}teacher.safetensors`;
+export const pretextTeacherRecordKey = (fp: string): string => `${pretextTeacherPrefix(fp)}teacher.json`;
+export const pretextCheckpointKey = (fp: string): string => `${pretextTeacherPrefix(fp)}checkpoint.safetensors`;
+export const pretextCheckpointTrainerKey = (fp: string): string => `${pretextTeacherPrefix(fp)}checkpoint.trainer.safetensors`;
+export const pretextCheckpointStateKey = (fp: string): string => `${pretextTeacherPrefix(fp)}checkpoint.json`;
 
 /** `runs/<run>/eval/<class>/` — one class's evaluation outputs. */
 export const evalPrefix = (runId: string, className: string): string =>

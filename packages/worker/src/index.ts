@@ -10,3 +10,4 @@ export { WorkerRuntime } from './runtime.ts';
 export { trainShard, batchPlan, stepsOf } from './train-shard.ts';
 export type { JobContext, HandedBack } from './train-shard.ts';
 export { evaluateClass } from './evaluate.ts';
+export { teacherPretrain, finishedTeacher } from './teacher-pretrain.ts';

@@ -9,9 +9,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, hashSeed, loadBatch, samplesById, type Sample } from '@pmamba/data';
-import { PyramidMamba, Trainer, loadCheckpoint, loadTrainerState, presetConfig, saveCheckpoint, saveTrainerState, type ModelConfigInput, type TrainerState } from '@pmamba/model';
+import { PyramidMamba, Trainer, loadCheckpoint, loadTeacherWeights, loadTrainerState, presetConfig, saveCheckpoint, saveTrainerState, type ModelConfigInput, type TrainerState } from '@pmamba/model';
 import {
   modelSection,
+  teacherSource,
   parseCheckpointState,
   parseJobResult,
   type ArtifactRef,
@@ -125,6 +126,20 @@ async function readCheckpoint(store: ArtifactStore, payload: TrainShardPayload, 
   return { state, bytes, trainer: trainerBytes ? loadTrainerState(trainerBytes, state.trainer!.key) : undefined };
 }
 
+const TEACHER_SHA_KEY = 'pmamba.teacher_sha256';
+
+/** Checkpoint metadata naming the run's teacher (and the sha256 of its weights file, when it has one). */
+export function teacherMeta(record: RunRecord, teacherSha256: string | undefined): Record<string, string> {
+  const t = record.teacher;
+  if (!t) return {};
+  return {
+    'pmamba.teacher': t.source,
+    ...(teacherSha256 ? { [TEACHER_SHA_KEY]: teacherSha256 } : {}),
+    ...(t.source === 'weights' ? { 'pmamba.teacher_from': t.from } : {}),
+    ...(t.source === 'self-supervised' ? { 'pmamba.teacher_fingerprint': t.fingerprint } : {}),
+  };
+}
+
 function modelFromSeed(record: RunRecord): PyramidMamba {
   const { preset, overrides } = modelSection(record.config.model);
   return new PyramidMamba(presetConfig(preset, overrides as ModelConfigInput), record.config.training.seed);
@@ -193,14 +208,29 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
   };
   const checkpoint = await timed('storeMs', () => readCheckpoint(store, payload, steps));
   const initBytes = !checkpoint && payload.init ? await timed('storeMs', () => rt.weights(payload.init!)) : undefined;
-  const model = await timed('modelLoadMs', () =>
+  const loaded = await timed('modelLoadMs', () =>
     checkpoint
-      ? loadCheckpoint(checkpoint.bytes, { source: checkpoint.state.weights.key }).model
+      ? loadCheckpoint(checkpoint.bytes, { source: checkpoint.state.weights.key })
       : initBytes
-        ? loadCheckpoint(initBytes, { source: payload.init!.key }).model
-        : modelFromSeed(record),
+        ? loadCheckpoint(initBytes, { source: payload.init!.key })
+        : undefined,
   );
-  if (!checkpoint && !payload.init && modelSection(record.config.model).teacher.batchNorm === 'calibrate') {
+  const model = loaded?.model ?? modelFromSeed(record);
+  // Every weights file the run writes names its teacher's bytes.
+  const teacherTag = teacherMeta(record, payload.teacher?.sha256 ?? loaded?.metadata[TEACHER_SHA_KEY]);
+  if (!checkpoint && !payload.init && payload.teacher) {
+    try {
+      const bytes = await timed('storeMs', () => rt.weights(payload.teacher!));
+      const report = await timed('modelLoadMs', () => loadTeacherWeights(model, bytes, payload.teacher!.key));
+      ctx.log(`${payload.jobId}: teacher weights ${payload.teacher.key} loaded (${report.loaded} tensors; sha256 ${payload.teacher.sha256.slice(0, 12)}…)`);
+    } catch (err) {
+      model.dispose();
+      tf.disposeVariables();
+      throw err;
+    }
+  }
+  const batchNorm = record.teacher?.batchNorm ?? teacherSource(modelSection(record.config.model).teacher).batchNorm;
+  if (!checkpoint && !payload.init && batchNorm === 'calibrate') {
     const calibration = samplesById(index, calibrationItems(record, payload));
     try {
       const batches = await timed('computeMs', () => calibrateTeacher(model, calibration, size, record.config.dataset.badImagePolicy));
@@ -213,7 +243,7 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
   }
   if (!checkpoint && !payload.init && payload.initOutputKey && !(await store.exists(payload.initOutputKey))) {
     // Before the first step: these are the untrained weights (the same bytes from every round-0 job).
-    await timed('storeMs', async () => store.putBytes(payload.initOutputKey!, saveCheckpoint(model, { 'pmamba.run': payload.runId, 'pmamba.round': 'init' })));
+    await timed('storeMs', async () => store.putBytes(payload.initOutputKey!, saveCheckpoint(model, { 'pmamba.run': payload.runId, 'pmamba.round': 'init', ...teacherTag })));
   }
   let step = checkpoint?.state.step ?? 0;
   const resumedFrom = step;
@@ -242,7 +272,7 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
   };
 
   const writeCheckpoint = () => timed('storeMs', async () => {
-    const meta = { 'pmamba.run': payload.runId, 'pmamba.job': payload.jobId, 'pmamba.step': String(step) };
+    const meta = { 'pmamba.run': payload.runId, 'pmamba.job': payload.jobId, 'pmamba.step': String(step), ...teacherTag };
     const trainerState = ref(await store.putBytes(checkpointTrainerKey(payload), saveTrainerState(trainer.state(), meta)));
     const weights = ref(await store.putBytes(payload.checkpointKey, saveCheckpoint(model, meta)));
     const state: CheckpointState = {
@@ -301,7 +331,7 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
       if (step % payload.checkpointEverySteps === 0 && step < steps) await writeCheckpoint();
       await ctx.progress({ done: step, total: steps, unit: 'steps', loss: lossSum / step, ...(resumedFrom > 0 ? { resumedFrom } : {}) });
     }
-    const meta = { 'pmamba.run': payload.runId, 'pmamba.round': String(payload.round), 'pmamba.job': payload.jobId };
+    const meta = { 'pmamba.run': payload.runId, 'pmamba.round': String(payload.round), 'pmamba.job': payload.jobId, ...teacherTag };
     const weights = await timed('storeMs', async () => ref(await store.putBytes(payload.outputKey, saveCheckpoint(model, meta))));
     const trainerState = payload.trainerOutputKey
       ? await timed('storeMs', async () => ref(await store.putBytes(payload.trainerOutputKey!, saveTrainerState(trainer.state(), meta))))

@@ -1,5 +1,5 @@
 /**
- * `pmamba worker`: BullMQ workers for the train-shard and evaluate queues whose processors run
+ * `pmamba worker`: BullMQ workers for the teacher-pretrain, train-shard and evaluate queues whose processors run
  * sandboxed, in child processes, so a long tensor computation never stalls the parent's event
  * loop — which renews job locks, answers stall checks and reports progress.
  *
@@ -21,6 +21,7 @@ import { childExecArgv } from './exec-argv.ts';
 
 /** The queues a worker can serve, with their sandboxed processor files. */
 export const PROCESSORS = {
+  [QUEUE_NAMES.teacherPretrain]: new URL('./processors/teacher-pretrain.ts', import.meta.url),
   [QUEUE_NAMES.trainShard]: new URL('./processors/train-shard.ts', import.meta.url),
   [QUEUE_NAMES.evaluate]: new URL('./processors/evaluate.ts', import.meta.url),
 } as const;
@@ -38,7 +39,7 @@ export interface WorkerOptions {
   concurrency?: number;
   /** CUDA device ids; one job per GPU, each process seeing only its GPU. Default: none. */
   gpus?: readonly string[];
-  /** Queues served. Default: train-shard and evaluate. */
+  /** Queues served. Default: teacher-pretrain, train-shard and evaluate. */
   queues?: readonly WorkerQueue[];
   /**
    * How long a job's lock lasts without renewal (ms). The parent renews it every half of this;
@@ -133,7 +134,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
       stopping ??= (async () => {
         // close() stops fetching at once and then waits for the running jobs, which the cancel ends early.
         const closed = workers.map(({ worker }) => worker.close());
-        for (const { worker, queue } of workers) if (queue === QUEUE_NAMES.trainShard) worker.cancelAllJobs('worker shutting down');
+        for (const { worker, queue } of workers) if (queue !== QUEUE_NAMES.evaluate) worker.cancelAllJobs('worker shutting down');
         await Promise.all(closed);
       })();
       return stopping;

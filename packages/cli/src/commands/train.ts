@@ -20,15 +20,17 @@ interface TrainArgs {
   report?: string;
   runId?: string;
   localWorkers?: number;
+  teacherWeights?: string;
   backend: BackendChoice;
 }
 
 /** The config file with the command line's overrides applied (and validated again). */
-export async function configWithOverrides(path: string, o: { data?: string; store?: string; runId?: string }): Promise<RunConfig> {
+export async function configWithOverrides(path: string, o: { data?: string; store?: string; runId?: string; teacherWeights?: string }): Promise<RunConfig> {
   const config = await loadRunConfig(path);
   return parseRunConfig(
     {
       ...config,
+      ...(o.teacherWeights ? { model: { ...config.model, teacher: { ...config.model.teacher, weights: o.teacherWeights } } } : {}),
       run: { ...config.run, ...(o.runId ? { id: o.runId } : {}) },
       dataset: { ...config.dataset, ...(o.data ? { root: o.data } : {}) },
       store: { ...config.store, ...(o.store ? { url: o.store } : {}) },
@@ -50,6 +52,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('prefix', { type: 'string', describe: 'BullMQ key prefix (default: the config\'s redis.prefix)' })
       .option('report', { type: 'string', describe: 'also write report.{md,csv,json,html} to this folder (untrained model: DIR/untrained/)' })
       .option('run-id', { type: 'string', describe: 'id of the new run (default: run.id, else run-<time>)' })
+      .option('teacher-weights', { type: 'string', describe: 'pretrained teacher: .pth or .safetensors path or URL (overrides model.teacher.weights; see `pmamba weights fetch`)' })
       .option('local-workers', { type: 'number', describe: 'worker processes to start here (default: training.workers with a private Redis, else 0)' })
       .option('backend', { choices: ['auto', ...BACKENDS] as BackendChoice[], default: 'auto' as BackendChoice, describe: 'compute backend of local workers' })
       .check((a) => {
@@ -57,8 +60,10 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         return true;
       }) as unknown as Argv<TrainArgs>,
   handler: async (args) => {
-    const config = args.config ? await configWithOverrides(args.config, { data: args.data, store: args.store, runId: args.runId }) : undefined;
-    if (args.resume && (args.data || args.runId)) throw new CliError('--data and --run-id apply to new runs; a resumed run keeps its own', 'BAD_OPTION');
+    const config = args.config ? await configWithOverrides(args.config, { data: args.data, store: args.store, runId: args.runId, teacherWeights: args.teacherWeights }) : undefined;
+    if (args.resume && (args.data || args.runId || args.teacherWeights)) {
+      throw new CliError('--data, --run-id and --teacher-weights apply to new runs; a resumed run keeps its own', 'BAD_OPTION');
+    }
     await trainRun({
       config,
       resume: args.resume,

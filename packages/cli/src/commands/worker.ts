@@ -1,5 +1,5 @@
 /**
- * `pmamba worker [--concurrency N] [--backend …] [--gpus 0,1]`: serves train-shard and evaluate
+ * `pmamba worker [--concurrency N] [--backend …] [--gpus 0,1]`: serves teacher-pretrain, train-shard and evaluate
  * jobs from the coordinator's Redis and store. SIGTERM or Ctrl-C shuts down gracefully (training
  * jobs checkpoint and go back to the queue, evaluations finish); a second one stops at once.
  */
@@ -44,7 +44,7 @@ function describe(e: WorkerEvent): string | undefined {
 
 export const workerCommand: CommandModule<object, WorkerArgs> = {
   command: 'worker',
-  describe: 'serve train-shard and evaluate jobs (sandboxed processes) until SIGTERM',
+  describe: 'serve teacher-pretrain, train-shard and evaluate jobs (sandboxed processes) until SIGTERM',
   builder: (y) =>
     (y as Argv<object>)
       .option('redis', { type: 'string', describe: 'Redis URL (default: REDIS_URL)' })

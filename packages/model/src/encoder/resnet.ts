@@ -1,21 +1,29 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { EncoderArch } from '../config.ts';
 import type { ParamRegistry } from '../params.ts';
-import { EVAL } from '../layers/context.ts';
+import { EVAL, type ForwardContext } from '../layers/context.ts';
+
+const TRAINING: ForwardContext = { training: true };
 import { BatchNorm } from '../layers/norm.ts';
 import { Conv2d, kaimingFanOut } from '../layers/conv.ts';
 
-/** `seen`: undefined in eval mode; while calibrating, the number of batches calibrated before. */
+/**
+ * How the encoder's BatchNorms normalise: `eval` with their running statistics (the frozen
+ * teacher); `calibrate` re-estimates the running statistics from data (`seen` batches came before
+ * this one); `train` uses batch statistics and updates the running ones as torch does (teacher
+ * pretraining, where the convolutions are trained too).
+ */
+export type BnMode = { kind: 'eval' } | { kind: 'calibrate'; seen: number } | { kind: 'train' };
+const EVAL_BN: BnMode = { kind: 'eval' };
+const TRAIN_BN: BnMode = { kind: 'train' };
+
 interface Block {
-  apply(x: tf.Tensor4D, seen?: number): tf.Tensor4D;
+  apply(x: tf.Tensor4D, mode: BnMode): tf.Tensor4D;
 }
 
 const frozen = (cout: number, k: number) => ({ init: kaimingFanOut(cout, k), trainable: false });
 
-/**
- * conv → BN → optional ReLU. The encoder is frozen, so BN uses its running statistics, except
- * while they are being calibrated from data (`seen` given).
- */
+/** conv → BN → optional ReLU. */
 class ConvBn {
   private readonly conv: Conv2d;
   private readonly bn: BatchNorm;
@@ -23,10 +31,11 @@ class ConvBn {
     this.conv = new Conv2d(reg, conv, cin, cout, k, { stride, ...frozen(cout, k) });
     this.bn = new BatchNorm(reg, bn, cout, { trainable: false });
   }
-  apply(x: tf.Tensor4D, relu: boolean, seen?: number): tf.Tensor4D {
+  apply(x: tf.Tensor4D, relu: boolean, mode: BnMode): tf.Tensor4D {
     return tf.tidy(() => {
       const z = this.conv.apply(x);
-      const y = seen === undefined ? this.bn.apply(z, EVAL) : this.bn.calibrate(z, seen);
+      const y =
+        mode.kind === 'calibrate' ? this.bn.calibrate(z, mode.seen) : this.bn.apply(z, mode.kind === 'train' ? TRAINING : EVAL);
       return relu ? tf.relu(y) : y;
     });
   }
@@ -43,10 +52,10 @@ class BasicBlock implements Block {
     this.b = new ConvBn(reg, `${p}.conv2`, `${p}.bn2`, planes, planes, 3, 1);
     if (stride !== 1 || cin !== planes) this.down = new ConvBn(reg, `${p}.downsample.0`, `${p}.downsample.1`, cin, planes, 1, stride);
   }
-  apply(x: tf.Tensor4D, seen?: number): tf.Tensor4D {
+  apply(x: tf.Tensor4D, mode: BnMode): tf.Tensor4D {
     return tf.tidy(() => {
-      const skip = this.down ? this.down.apply(x, false, seen) : x;
-      return tf.relu(tf.add(this.b.apply(this.a.apply(x, true, seen), false, seen), skip)) as tf.Tensor4D;
+      const skip = this.down ? this.down.apply(x, false, mode) : x;
+      return tf.relu(tf.add(this.b.apply(this.a.apply(x, true, mode), false, mode), skip)) as tf.Tensor4D;
     });
   }
 }
@@ -66,10 +75,10 @@ class BottleneckBlock implements Block {
     this.c = new ConvBn(reg, `${p}.conv3`, `${p}.bn3`, width, out, 1, 1);
     if (stride !== 1 || cin !== out) this.down = new ConvBn(reg, `${p}.downsample.0`, `${p}.downsample.1`, cin, out, 1, stride);
   }
-  apply(x: tf.Tensor4D, seen?: number): tf.Tensor4D {
+  apply(x: tf.Tensor4D, mode: BnMode): tf.Tensor4D {
     return tf.tidy(() => {
-      const skip = this.down ? this.down.apply(x, false, seen) : x;
-      return tf.relu(tf.add(this.c.apply(this.b.apply(this.a.apply(x, true, seen), true, seen), false, seen), skip)) as tf.Tensor4D;
+      const skip = this.down ? this.down.apply(x, false, mode) : x;
+      return tf.relu(tf.add(this.c.apply(this.b.apply(this.a.apply(x, true, mode), true, mode), false, mode), skip)) as tf.Tensor4D;
     });
   }
 }
@@ -113,7 +122,12 @@ export class ResNetEncoder {
   }
 
   apply(images: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
-    return this.run(images);
+    return this.run(images, EVAL_BN);
+  }
+
+  /** Training-mode forward (batch-statistics BatchNorm), for pretraining the encoder itself. */
+  train(images: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+    return this.run(images, TRAIN_BN);
   }
 
   /**
@@ -122,15 +136,15 @@ export class ResNetEncoder {
    * momentum=None does in a train-mode pass. Layers below are normalised by batch statistics.
    */
   calibrate(images: tf.Tensor4D, seen: number): void {
-    tf.dispose(this.run(images, seen));
+    tf.dispose(this.run(images, { kind: 'calibrate', seen }));
   }
 
-  private run(images: tf.Tensor4D, seen?: number): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
+  private run(images: tf.Tensor4D, mode: BnMode): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
     return tf.tidy(() => {
-      let x = tf.maxPool(this.stem.apply(images, true, seen), 3, 2, 1);
+      let x = tf.maxPool(this.stem.apply(images, true, mode), 3, 2, 1);
       const outs: tf.Tensor4D[] = [];
       for (const blocks of this.layers) {
-        for (const b of blocks) x = b.apply(x, seen);
+        for (const b of blocks) x = b.apply(x, mode);
         outs.push(x);
       }
       return outs as [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];

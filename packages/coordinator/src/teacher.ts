@@ -1,0 +1,129 @@
+/**
+ * The run's teacher, resolved at planning:
+ * - `model.teacher.weights` (a local file by now: the CLI downloads URLs first) is checked
+ *   against the model's encoder, copied into the store by content and cited by hash, so every
+ *   worker loads the very same bytes;
+ * - `init: self-supervised` is named by a fingerprint of the training images' contents and the
+ *   settings that shape the teacher, so a rerun, a sweep variant or a retrain on the same images
+ *   finds it already made; the coordinator runs the teacher-pretrain job only when it is not;
+ * - `init: random` keeps the seed's random encoder (an ablation, not a detector).
+ */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { DatasetIndex } from '@pmamba/data';
+import { isPth, readTeacherWeights, teacherArchOf, type ModelConfig } from '@pmamba/model';
+import { TeacherPretrainPayloadSchema, modelSection, teacherSource, type RunConfig, type RunRecord, type TeacherPretrainPayload, type TeacherRef } from '@pmamba/protocol';
+import { keys, sha256, type ArtifactStore } from '@pmamba/store';
+import { CoordinatorError } from './errors.ts';
+
+/** Bumped whenever the pretext task changes, so no run reuses a teacher made another way. */
+export const PRETEXT_METHOD = 'pretext-defects-v1';
+
+export interface TeacherPlanOptions {
+  cwd: string;
+  /** Where teacher files go; required when the config names `model.teacher.weights`. */
+  store?: ArtifactStore;
+  /** A local copy of `model.teacher.weights` when that is a URL (the CLI downloaded it). */
+  weightsFile?: string;
+}
+
+const isUrl = (s: string) => /^https?:\/\//i.test(s);
+
+/** Checks and stores a pretrained teacher file; returns its reference. */
+async function teacherFile(config: RunConfig, model: ModelConfig, options: TeacherPlanOptions): Promise<TeacherRef> {
+  const { teacher } = modelSection(config.model);
+  const from = teacher.weights!;
+  const path = options.weightsFile ?? (isUrl(from) ? undefined : resolve(options.cwd, from));
+  if (!path) throw new CoordinatorError('E_CONFIG', `model.teacher.weights ${from} is a URL: download it first (pmamba train does) and plan with the file`);
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (err) {
+    throw new CoordinatorError('E_CONFIG', `model.teacher.weights: cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  let arch: string | undefined;
+  try {
+    arch = teacherArchOf(readTeacherWeights(bytes, path));
+  } catch (err) {
+    throw new CoordinatorError('E_CONFIG', `model.teacher.weights ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  if (arch !== model.encoder) {
+    throw new CoordinatorError(
+      'E_CONFIG',
+      `model.teacher.weights ${path} ${arch ? `holds ${arch} weights` : 'holds no torchvision/timm ResNet'} but the model's encoder is ${model.encoder}` +
+        (arch ? `: set model.encoder: ${arch}, or use ${model.encoder} weights` : ''),
+    );
+  }
+  if (!options.store) throw new CoordinatorError('E_CONFIG', 'planning a run with model.teacher.weights needs the artifact store (the file is copied there)');
+  const digest = sha256(bytes);
+  const key = keys.teacherFileKey(digest, isPth(bytes) ? 'pth' : 'safetensors');
+  const found = await options.store.head(key);
+  const stored = found?.sha256 === digest ? { key, sha256: digest, size: bytes.length } : await options.store.putBytes(key, bytes);
+  return { source: 'weights', from, file: { key, sha256: stored.sha256, size: stored.size }, batchNorm: teacherSource(teacher).batchNorm };
+}
+
+/** The images a self-made teacher learns from: a seeded sample of every model's training items. */
+export function pretrainItems(record: Pick<RunRecord, 'plan' | 'config'>): string[] {
+  const all = [...new Set(record.plan.shards.flatMap((s) => s.items))].sort();
+  const { images } = modelSection(record.config.model).teacher.pretrain;
+  if (all.length <= images) return all;
+  // A deterministic spread over the sorted list (every class keeps its share).
+  return Array.from({ length: images }, (_, i) => all[Math.floor((i * all.length) / images)]);
+}
+
+/** sha256 over what shapes a self-made teacher: method, encoder, seed, size, settings and each image's bytes. */
+async function pretextFingerprint(config: RunConfig, model: ModelConfig, index: DatasetIndex, items: string[]): Promise<string> {
+  const byId = new Map(index.classes.flatMap((c) => c.train).map((s) => [s.id, s.image]));
+  const images: [string, string][] = [];
+  for (const id of items) images.push([id, sha256(await readFile(byId.get(id)!))]);
+  const { pretrain } = modelSection(config.model).teacher;
+  return sha256(
+    Buffer.from(
+      JSON.stringify({ method: PRETEXT_METHOD, encoder: model.encoder, seed: config.training.seed, imageSize: config.dataset.imageSize, pretrain, images }),
+    ),
+  );
+}
+
+/** Resolves the config's teacher for a planned run (its `plan` must be set). */
+export async function planTeacher(config: RunConfig, model: ModelConfig, index: DatasetIndex, record: Pick<RunRecord, 'plan' | 'config'>, options: TeacherPlanOptions): Promise<TeacherRef> {
+  const { teacher } = modelSection(config.model);
+  const { source, batchNorm } = teacherSource(teacher);
+  if (source === 'weights') return teacherFile(config, model, options);
+  if (source === 'random') return { source, batchNorm };
+  return { source, batchNorm, fingerprint: await pretextFingerprint(config, model, index, pretrainItems(record)) };
+}
+
+/** The teacher-pretrain job of a run whose teacher is self-made. */
+export function teacherPretrainPayload(record: RunRecord, fingerprint: string): TeacherPretrainPayload {
+  const p = modelSection(record.config.model).teacher.pretrain;
+  return TeacherPretrainPayloadSchema.parse({
+    fingerprint,
+    runId: record.runId,
+    configKey: keys.runRecordKey(record.runId),
+    items: pretrainItems(record),
+    steps: p.steps,
+    batchSize: p.batchSize,
+    lr: p.lr,
+    seed: record.config.training.seed,
+    checkpointEverySteps: p.checkpointEverySteps,
+    outputKey: keys.pretextTeacherKey(fingerprint),
+    recordKey: keys.pretextTeacherRecordKey(fingerprint),
+    checkpointKey: keys.pretextCheckpointKey(fingerprint),
+    checkpointTrainerKey: keys.pretextCheckpointTrainerKey(fingerprint),
+    checkpointStateKey: keys.pretextCheckpointStateKey(fingerprint),
+  });
+}
+
+/** A line for reports and logs: which teacher a run used. */
+export function describeTeacher(ref: TeacherRef | undefined, encoder: string, file?: { sha256: string }): string {
+  if (!ref) return `teacher ${encoder} (random, BatchNorm calibrated)`;
+  const bn = ref.batchNorm === 'calibrate' ? 'BatchNorm calibrated on the training images' : 'its own BatchNorm statistics';
+  switch (ref.source) {
+    case 'weights':
+      return `teacher ${encoder} from ${ref.from} (sha256 ${ref.file.sha256.slice(0, 12)}…), ${bn}`;
+    case 'self-supervised':
+      return `teacher ${encoder} self-supervised on the training images (${file ? `sha256 ${file.sha256.slice(0, 12)}…, ` : ''}fingerprint ${ref.fingerprint.slice(0, 12)}…), ${bn}`;
+    case 'random':
+      return `teacher ${encoder} randomly initialised (no pretraining; an ablation), ${bn}`;
+  }
+}

@@ -1,0 +1,183 @@
+/**
+ * A teacher-pretrain job: the run's encoder, from the seed, learns to segment synthetic defects
+ * painted into the normal training images (@pmamba/model's TeacherPretrainer), then its
+ * BatchNorm statistics are recalibrated on clean images and the encoder goes to the store under
+ * torchvision names, with its record written last. The key is a fingerprint of the images and
+ * settings, so any later run (a rerun, a sweep variant, a scheduled retrain) with the same
+ * fingerprint finds the teacher made and skips the job. Checkpoints every
+ * `checkpointEverySteps` steps make a retried job resume; defects are drawn from (seed, step),
+ * so a resumed job ends with the same teacher as an uninterrupted one.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { createRng, hashSeed, loadBatch, samplesById } from '@pmamba/data';
+import { PyramidMamba, TeacherPretrainer, exportTeacherWeights, presetConfig, type ModelConfigInput } from '@pmamba/model';
+import {
+  modelSection,
+  parseJobResult,
+  parseTeacherCheckpointState,
+  type ArtifactRef,
+  type TeacherCheckpointState,
+  type TeacherPretrainPayload,
+  type TeacherPretrainResult,
+} from '@pmamba/protocol';
+import { isStoreError, sha256, type ArtifactStore } from '@pmamba/store';
+import { WorkerError } from './errors.ts';
+import type { WorkerRuntime } from './runtime.ts';
+import type { HandedBack, JobContext } from './train-shard.ts';
+
+const CALIBRATION_BATCH = 32;
+
+function ref(o: { key: string; sha256: string; size: number }): ArtifactRef {
+  return { key: o.key, sha256: o.sha256, size: o.size };
+}
+
+/** The finished teacher's record, when it and the weights it names are in the store. */
+export async function finishedTeacher(store: ArtifactStore, recordKey: string): Promise<TeacherPretrainResult | undefined> {
+  let result: TeacherPretrainResult;
+  try {
+    result = await store.getJson(recordKey, (v) => parseJobResult('teacher-pretrain', v, recordKey));
+  } catch (err) {
+    if (isStoreError(err, 'E_NOT_FOUND')) return undefined;
+    throw err;
+  }
+  const found = await store.head(result.teacher.key);
+  return found?.sha256 === result.teacher.sha256 ? result : undefined;
+}
+
+async function readCheckpoint(store: ArtifactStore, payload: TeacherPretrainPayload): Promise<{ state: TeacherCheckpointState; weights: Uint8Array; trainer: Uint8Array } | undefined> {
+  let state: TeacherCheckpointState;
+  try {
+    state = await store.getJson(payload.checkpointStateKey, (v) => parseTeacherCheckpointState(v, payload.checkpointStateKey));
+  } catch (err) {
+    if (isStoreError(err, 'E_NOT_FOUND')) return undefined;
+    throw err;
+  }
+  if (state.fingerprint !== payload.fingerprint || state.steps !== payload.steps || state.step >= payload.steps) return undefined;
+  try {
+    const [weights, trainer] = await Promise.all([store.getBytes(state.weights.key), store.getBytes(state.trainer.key)]);
+    // Files written after the state record belong to a later step: not resumable.
+    if (sha256(weights) !== state.weights.sha256 || sha256(trainer) !== state.trainer.sha256) return undefined;
+    return { state, weights, trainer };
+  } catch (err) {
+    if (isStoreError(err)) return undefined;
+    throw err;
+  }
+}
+
+export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobContext, rt: WorkerRuntime): Promise<TeacherPretrainResult | HandedBack> {
+  const started = performance.now();
+  const store = await rt.store();
+  const done = await finishedTeacher(store, payload.recordKey);
+  if (done) {
+    ctx.log(`teacher ${payload.fingerprint.slice(0, 12)} is already in the store; returning it`);
+    return done;
+  }
+  const backend = await rt.backend();
+  const record = await rt.runRecord(payload.configKey);
+  const size = record.config.dataset.imageSize;
+  const policy = record.config.dataset.badImagePolicy;
+  const index = await rt.dataset(record);
+  const samples = samplesById(index, payload.items);
+  // The whole training set is decoded once: pretraining draws batches and defect sources from it.
+  const all = await loadBatch(samples, { size, masks: false, policy, onWarning: (w) => ctx.log(`warning [${w.code}] ${w.message}`) });
+  const n = all.samples.length;
+  if (n === 0) throw new WorkerError('E_NO_IMAGES', `teacher ${payload.fingerprint.slice(0, 12)}: none of the ${payload.items.length} training images could be read`);
+  const plane = 3 * size * size;
+
+  const { preset, overrides } = modelSection(record.config.model);
+  const model = new PyramidMamba(presetConfig(preset, overrides as ModelConfigInput), record.config.training.seed);
+  const pretrainer = new TeacherPretrainer(model, { lr: payload.lr, seed: payload.seed });
+  try {
+    const checkpoint = await readCheckpoint(store, payload);
+    let losses: number[] = [];
+    if (checkpoint) {
+      pretrainer.restore(checkpoint.weights, checkpoint.trainer, payload.checkpointKey);
+      losses = checkpoint.state.losses;
+      ctx.log(`teacher ${payload.fingerprint.slice(0, 12)}: resuming from its checkpoint at step ${pretrainer.stepCount}/${payload.steps}`);
+    }
+    const resumedFrom = pretrainer.stepCount;
+    const writeCheckpoint = async () => {
+      const meta = { 'pmamba.teacher': payload.fingerprint, 'pmamba.step': String(pretrainer.stepCount) };
+      const saved = pretrainer.saveState(meta);
+      const trainer = ref(await store.putBytes(payload.checkpointTrainerKey, saved.trainer));
+      const weights = ref(await store.putBytes(payload.checkpointKey, saved.weights));
+      const state: TeacherCheckpointState = {
+        kind: 'pmamba.teacher-checkpoint',
+        version: 1,
+        fingerprint: payload.fingerprint,
+        step: pretrainer.stepCount,
+        steps: payload.steps,
+        weights,
+        trainer,
+        losses,
+        createdAt: new Date().toISOString(),
+      };
+      await store.putJson(payload.checkpointStateKey, state);
+    };
+
+    const meanLoss = () => {
+      const tail = losses.slice(-Math.max(1, Math.ceil(losses.length / 10)));
+      return tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length);
+    };
+    const progress = () => ctx.progress({ done: pretrainer.stepCount, total: payload.steps, unit: 'steps', ...(losses.length ? { loss: meanLoss() } : {}), ...(resumedFrom > 0 ? { resumedFrom } : {}) });
+    await progress();
+    const batch = new Float32Array(Math.min(payload.batchSize, n) * plane);
+    while (pretrainer.stepCount < payload.steps) {
+      if (ctx.signal?.aborted) {
+        if (pretrainer.stepCount > resumedFrom) await writeCheckpoint();
+        return { handedBack: true, step: pretrainer.stepCount };
+      }
+      // Each step's batch is a function of (seed, step): the same after a resume.
+      const rng = createRng(hashSeed(payload.seed, 'teacher-batch', pretrainer.stepCount));
+      const picks = rng.shuffle([...Array(n).keys()]).slice(0, batch.length / plane);
+      picks.forEach((j, i) => batch.set(all.images.subarray(j * plane, (j + 1) * plane), i * plane));
+      const { loss } = pretrainer.step(batch, picks.length, size, all.images, n);
+      if (!Number.isFinite(loss)) {
+        throw new WorkerError('E_TRAINING_DIVERGED', `teacher pretraining: the loss became ${loss} at step ${pretrainer.stepCount}; lower model.teacher.pretrain.lr`);
+      }
+      losses.push(loss);
+      const step = pretrainer.stepCount;
+      if (step % payload.checkpointEverySteps === 0 && step < payload.steps) await writeCheckpoint();
+      await progress();
+    }
+
+    // The student only ever sees the teacher on clean images: calibrate BatchNorm there.
+    let seen = 0;
+    for (let at = 0; at < n; at += CALIBRATION_BATCH) {
+      const k = Math.min(CALIBRATION_BATCH, n - at);
+      const x = tf.tidy(() => tf.transpose(tf.tensor4d(all.images.subarray(at * plane, (at + k) * plane), [k, 3, size, size]), [0, 2, 3, 1]) as tf.Tensor4D);
+      model.encoder.calibrate(x, seen++);
+      x.dispose();
+    }
+    const teacher = ref(
+      await store.putBytes(
+        payload.outputKey,
+        exportTeacherWeights(model, { 'pmamba.teacher': 'self-supervised', 'pmamba.fingerprint': payload.fingerprint, 'pmamba.steps': String(payload.steps) }),
+      ),
+    );
+    const result: TeacherPretrainResult = {
+      kind: 'pmamba.teacher',
+      version: 1,
+      fingerprint: payload.fingerprint,
+      runId: payload.runId,
+      encoder: model.config.encoder,
+      imageSize: size,
+      teacher,
+      images: n,
+      steps: payload.steps,
+      finalLoss: meanLoss(),
+      resumedFromStep: resumedFrom,
+      durationMs: performance.now() - started,
+      backend,
+      createdAt: new Date().toISOString(),
+    };
+    await store.putJson(payload.recordKey, result);
+    await Promise.all([payload.checkpointKey, payload.checkpointTrainerKey, payload.checkpointStateKey].map((k) => store.delete(k)));
+    return result;
+  } finally {
+    pretrainer.dispose();
+    model.dispose();
+    tf.disposeVariables();
+  }
+}
+
