@@ -19,7 +19,7 @@ export function tinyConfig(dataRoot: string, storeUrl: string, patch: { [K in ke
     run: { name: 'tiny' },
     dataset: { root: dataRoot, imageSize: 32, synthetic: { classes: 2, size: 32, train: 4, test: 6, seed: 3 } },
     // A self-made teacher from a few pretraining steps: the real path, kept cheap.
-    model: { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 2, 2] }, teacher: { pretrain: { steps: 3, batchSize: 2, checkpointEverySteps: 1 } } },
+    model: { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 2, 2] }, teacher: { init: 'self-supervised', pretrain: { steps: 3, batchSize: 2, checkpointEverySteps: 1 } } },
     training: { mode: 'unified', rounds: 2, localSteps: 2, batchSize: 2, workers: 2, checkpointEverySteps: 1, seed: 5 },
     evaluation: { batchSize: 6, heatmaps: 1, blurSigma: 1 },
     store: { url: storeUrl },

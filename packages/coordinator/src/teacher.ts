@@ -6,7 +6,7 @@
  * - `init: self-supervised` is named by a fingerprint of the training images' contents and the
  *   settings that shape the teacher, so a rerun, a sweep variant or a retrain on the same images
  *   finds it already made; the coordinator runs the teacher-pretrain job only when it is not;
- * - `init: random` keeps the seed's random encoder (an ablation, not a detector).
+ * - `init: random` keeps the seed's random encoder (round 0 calibrates its BatchNorm).
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -104,6 +104,7 @@ export function teacherPretrainPayload(record: RunRecord, fingerprint: string): 
     steps: p.steps,
     batchSize: p.batchSize,
     lr: p.lr,
+    frozenStages: p.frozenStages,
     seed: record.config.training.seed,
     checkpointEverySteps: p.checkpointEverySteps,
     outputKey: keys.pretextTeacherKey(fingerprint),
@@ -124,6 +125,6 @@ export function describeTeacher(ref: TeacherRef | undefined, encoder: string, fi
     case 'self-supervised':
       return `teacher ${encoder} self-supervised on the training images (${file ? `sha256 ${file.sha256.slice(0, 12)}…, ` : ''}fingerprint ${ref.fingerprint.slice(0, 12)}…), ${bn}`;
     case 'random':
-      return `teacher ${encoder} randomly initialised (no pretraining; an ablation), ${bn}`;
+      return `teacher ${encoder} randomly initialised (no pretrained weights), ${bn}`;
   }
 }

@@ -11,9 +11,14 @@ export interface AnomalyMapOptions {
    * i.e. mean / 3) — same rankings and metrics, different absolute values.
    */
   scale?: 'mean' | 'official';
+  /**
+   * The image score: the map's max (default, the paper's), or the mean of its `topFraction`
+   * highest pixels (less swayed by one noisy pixel; the same as max when it covers one pixel).
+   */
+  topFraction?: number;
 }
 
-/** Per-pixel anomaly maps (N×size×size, float64 math, float32 out) and image scores (max). */
+/** Per-pixel anomaly maps (N×size×size, float64 math, float32 out) and image scores. */
 export interface AnomalyMaps {
   maps: Float32Array;
   scores: Float32Array;
@@ -24,7 +29,7 @@ export interface AnomalyMaps {
 /**
  * 1 − cosine similarity over channels per scale, bilinearly upsampled (align_corners) to the
  * image size, averaged over scales, blurred with a Gaussian (scipy's gaussian_filter: truncate
- * 4, mode reflect); the image score is the map's max.
+ * 4, mode reflect); the image score is the map's max, or the mean of its top fraction.
  */
 export function anomalyMaps(teacher: FeatureMaps, student: FeatureMaps, opts: AnomalyMapOptions): AnomalyMaps {
   const { size } = opts;
@@ -45,14 +50,24 @@ export function anomalyMaps(teacher: FeatureMaps, student: FeatureMaps, opts: An
   for (let i = 0; i < n; i++) {
     const img = acc.subarray(i * size * size, (i + 1) * size * size);
     const blurred = sigma > 0 ? gaussianFilter(img, size, size, sigma) : img;
-    let max = -Infinity;
-    for (let j = 0; j < blurred.length; j++) {
-      maps[i * size * size + j] = blurred[j];
-      if (blurred[j] > max) max = blurred[j];
-    }
-    scores[i] = max;
+    maps.set(blurred, i * size * size);
+    scores[i] = imageScore(maps.subarray(i * size * size, (i + 1) * size * size), opts.topFraction);
   }
   return { maps, scores, n, size };
+}
+
+/** Max of a map, or the mean of its `topFraction` highest values (at least one). */
+export function imageScore(map: Float32Array, topFraction?: number): number {
+  const k = topFraction === undefined ? 1 : Math.max(1, Math.round(map.length * topFraction));
+  if (k === 1) {
+    let max = -Infinity;
+    for (const v of map) if (v > max) max = v;
+    return max;
+  }
+  const top = Float32Array.from(map).sort().subarray(map.length - k);
+  let sum = 0;
+  for (const v of top) sum += v;
+  return sum / k;
 }
 
 /** 1 − cos(t, s) over the channel axis of NHWC maps → N·H·W values (torch eps 1e-8). */

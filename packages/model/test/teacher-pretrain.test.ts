@@ -59,6 +59,21 @@ test('pretraining trains the encoder, leaves it frozen for the student, and free
   model.dispose();
 });
 
+test('frozen stages keep their initialisation while the stages above them learn', () => {
+  const model = new PyramidMamba(config(), 3);
+  const snapshot = (name: string) => model.params.get(name).dataSync().slice();
+  const names = ['net_t.conv1.weight', 'net_t.bn1.weight', 'net_t.layer1.1.conv2.weight', 'net_t.layer2.0.conv1.weight', 'net_t.layer3.1.bn2.weight'];
+  const before = names.map(snapshot);
+  const pre = new TeacherPretrainer(model, { seed: 2, frozenStages: 2 });
+  const x = images(4, 2);
+  for (let s = 0; s < 2; s++) pre.step(x, 4, SIZE, x, 4);
+  const after = names.map(snapshot);
+  assert.deepEqual(after.slice(0, 3), before.slice(0, 3), 'stem and layer1 untouched');
+  for (const i of [3, 4]) assert.notDeepEqual(after[i], before[i], `${names[i]} learned`);
+  pre.dispose();
+  model.dispose();
+});
+
 test('a pretraining resumed from saved state ends with the same teacher as an uninterrupted one', () => {
   const x = images(6, 4);
   const straight = new PyramidMamba(config(), 5);

@@ -120,6 +120,8 @@ export const TeacherPretrainPayloadSchema = z.strictObject({
   steps: positiveInt(),
   batchSize: positiveInt(),
   lr: positiveNumber(),
+  /** Encoder stages left at their initialisation (model.teacher.pretrain.frozenStages). */
+  frozenStages: nonNegativeInt().max(3).default(0),
   seed: nonNegativeInt(),
   checkpointEverySteps: positiveInt(),
   /** Where the teacher goes (safetensors, torchvision names) and its record, written last. */

@@ -26,7 +26,8 @@ describe('configs/', () => {
     assert.equal(c.dataset.imageSize, 64);
     assert.ok(c.training.rounds * c.training.localSteps! * c.training.batchSize <= 800, 'images per job over the run');
     assert.equal(c.training.lr, 0.002);
-    assert.equal(c.model.teacher.init, 'self-supervised', 'no pretrained weights here: pmamba makes its teacher');
+    assert.equal(c.model.teacher.init, 'random', 'the teacher that measured best on real photographs without pretrained weights');
+    assert.equal(c.model.teacher.batchNorm ?? 'calibrate', 'calibrate', 'a random teacher needs calibrated BatchNorm statistics');
     assert.equal(c.store.url, 'file://./artifacts');
     assert.equal(c.redis.url, undefined, 'the CLI provides Redis');
     assert.deepEqual(c.evaluation.reportFormats, ['md', 'csv', 'json', 'html']);

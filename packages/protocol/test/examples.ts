@@ -19,6 +19,7 @@ export const PAYLOADS: { [Q in QueueName]: JobPayload<Q> } = {
     steps: 300,
     batchSize: 16,
     lr: 0.001,
+    frozenStages: 2,
     seed: 7,
     checkpointEverySteps: 50,
     outputKey: `${teacherPrefix}teacher.safetensors`,

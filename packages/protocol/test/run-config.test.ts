@@ -33,7 +33,7 @@ describe('run config schema', () => {
     assert.equal(c.version, 1);
     assert.deepEqual(c.run, {});
     assert.deepEqual(c.dataset, { root: './data', format: 'auto', classes: 'all', imageSize: 256, badImagePolicy: 'fail' });
-    assert.deepEqual(c.model, { preset: 'reference', teacher: { init: 'self-supervised', calibrationImages: 256, pretrain: { steps: 300, batchSize: 16, lr: 0.001, images: 512, checkpointEverySteps: 50 } } });
+    assert.deepEqual(c.model, { preset: 'reference', teacher: { init: 'random', calibrationImages: 256, pretrain: { steps: 300, batchSize: 16, lr: 0.001, frozenStages: 0, images: 512, checkpointEverySteps: 50 } } });
     assert.deepEqual(c.training, {
       mode: 'unified',
       rounds: 2,
@@ -51,6 +51,7 @@ describe('run config schema', () => {
     });
     assert.equal(c.evaluation.auProMaxFpr, 0.3);
     assert.equal(c.evaluation.mapReduction, 'mean');
+    assert.equal(c.evaluation.imageScore, 'max');
     assert.deepEqual(c.evaluation.metrics, ['i_auroc', 'i_ap', 'i_f1max', 'p_auroc', 'p_ap', 'p_f1max', 'au_pro', 'mad']);
     assert.deepEqual(c.store, { url: 'file://./artifacts' });
     assert.deepEqual(c.redis, { prefix: 'pmamba' });
@@ -68,13 +69,13 @@ describe('run config schema', () => {
 
   it('passes unknown model fields through for the model package to check', () => {
     const c = parseRunConfig({ ...minimal, model: { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 3, 4] } } });
-    assert.deepEqual(c.model, { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 3, 4] }, teacher: { init: 'self-supervised', calibrationImages: 256, pretrain: { steps: 300, batchSize: 16, lr: 0.001, images: 512, checkpointEverySteps: 50 } } });
+    assert.deepEqual(c.model, { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 3, 4] }, teacher: { init: 'random', calibrationImages: 256, pretrain: { steps: 300, batchSize: 16, lr: 0.001, frozenStages: 0, images: 512, checkpointEverySteps: 50 } } });
   });
 
   it('resolves where the teacher comes from and whether its BatchNorm is calibrated', () => {
     const teacher = (t: object) => teacherSource(parseRunConfig({ ...minimal, model: { teacher: t } }).model.teacher);
-    assert.deepEqual(teacher({}), { source: 'self-supervised', batchNorm: 'calibrate' });
-    assert.deepEqual(teacher({ init: 'random' }), { source: 'random', batchNorm: 'calibrate' });
+    assert.deepEqual(teacher({}), { source: 'random', batchNorm: 'calibrate' });
+    assert.deepEqual(teacher({ init: 'self-supervised' }), { source: 'self-supervised', batchNorm: 'calibrate' });
     assert.deepEqual(teacher({ weights: 'w/resnet18.pth' }), { source: 'weights', batchNorm: 'keep' }, 'pretrained statistics are kept');
     assert.deepEqual(teacher({ weights: 'w/resnet18.pth', batchNorm: 'calibrate' }), { source: 'weights', batchNorm: 'calibrate' });
     assert.match(messageOf(() => parseRunConfig({ ...minimal, model: { teacher: { sha256: 'abc' } } })), /model\.teacher\.sha256.*64 lower-case hex/);

@@ -105,6 +105,7 @@ export async function evaluateClass(payload: EvaluatePayload, ctx: JobContext, r
           batchSize: evaluation.batchSize,
           sigma: evaluation.blurSigma,
           scale: evaluation.mapReduction === 'reference' ? 'official' : 'mean',
+          ...(evaluation.imageScore === 'top1%' ? { topFraction: 0.01 } : {}),
         });
         computeMs += performance.now() - t0;
         const k = kept.length;

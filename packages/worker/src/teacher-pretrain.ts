@@ -86,7 +86,7 @@ export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobC
 
   const { preset, overrides } = modelSection(record.config.model);
   const model = new PyramidMamba(presetConfig(preset, overrides as ModelConfigInput), record.config.training.seed);
-  const pretrainer = new TeacherPretrainer(model, { lr: payload.lr, seed: payload.seed });
+  const pretrainer = new TeacherPretrainer(model, { lr: payload.lr, seed: payload.seed, frozenStages: payload.frozenStages });
   try {
     const checkpoint = await readCheckpoint(store, payload);
     let losses: number[] = [];

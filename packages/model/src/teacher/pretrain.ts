@@ -28,6 +28,8 @@ export interface PretrainOptions {
   seed?: number;
   /** Share of images per batch that get a defect. Default 0.5. */
   defectRate?: number;
+  /** Encoder stages left at their initialisation: 0 trains all, 1 keeps the stem, 2 also layer1, … Default 0. */
+  frozenStages?: number;
 }
 
 export interface PretrainStep {
@@ -37,6 +39,8 @@ export interface PretrainStep {
 
 const HEAD_WIDTH = 32;
 const HEAD_PREFIX = 'pretext_head.';
+/** Parameter name prefixes of the encoder's stages, input first. */
+const FROZEN_PREFIXES = [['net_t.conv1.', 'net_t.bn1.'], ['net_t.layer1.'], ['net_t.layer2.'], ['net_t.layer3.']];
 
 /** 1×1 conv of NHWC x by a [cin, cout] matrix. */
 function pointwise(x: tf.Tensor4D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor4D {
@@ -63,7 +67,10 @@ export class TeacherPretrainer {
       b: this.head.add('out.bias', [1], { init: { kind: 'zeros' } }),
     };
     initialize(this.head, opts.seed ?? 0);
-    const encoder = model.params.under('net_t.').filter((e) => !/running_(mean|var)$/.test(e.name));
+    const frozen = FROZEN_PREFIXES.slice(0, opts.frozenStages ?? 0).flat();
+    const encoder = model.params
+      .under('net_t.')
+      .filter((e) => !/running_(mean|var)$/.test(e.name) && !frozen.some((p) => e.name.startsWith(p)));
     this.trained = [...encoder, ...this.head.entries.values()].map((e) => ({ name: e.name, variable: e.variable }));
     this.optimizer = new AdamW(this.trained, { lr: opts.lr ?? 1e-3, weightDecay: opts.weightDecay ?? 1e-4 });
   }

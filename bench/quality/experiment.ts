@@ -1,0 +1,116 @@
+/**
+ * The teacher ablation, in one process (no Redis, no store): teacher (random with calibrated
+ * BatchNorm, or self-supervised pretraining, optionally with frozen lower stages) → student
+ * training → per-class I-AUROC (map max and top-1 % mean), P-AUROC, AU-PRO, mAD, untrained and
+ * trained, on an MVTec-layout folder. The numbers in docs/results.md come from it.
+ *   npx tsx bench/quality/experiment.ts --data ROOT [--classes a,b] [--size 64]
+ *       [--teacher random|pretext] [--pretrain-steps 150] [--pretrain-lr 0.001] [--frozen 0]
+ *       [--steps 160] [--batch 4] [--lr 0.002] [--sigma 2] [--seed 7]
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { parseArgs } from 'node:util';
+import { loadBatch, openDataset } from '@pmamba/data';
+import { PyramidMamba, TeacherPretrainer, Trainer, imageScore, inferAnomalyMaps, presetConfig, useBackend, mulberry32 } from '@pmamba/model';
+import { computeAllMetrics, rankScores, auroc } from '@pmamba/metrics';
+import { machineLine } from '../machine.ts';
+
+const { values: a } = parseArgs({
+  options: {
+    data: { type: 'string' },
+    size: { type: 'string', default: '64' },
+    teacher: { type: 'string', default: 'random' },
+    'pretrain-steps': { type: 'string', default: '200' },
+    'pretrain-batch': { type: 'string', default: '16' },
+    'pretrain-lr': { type: 'string', default: '0.001' },
+    steps: { type: 'string', default: '160' },
+    batch: { type: 'string', default: '4' },
+    lr: { type: 'string', default: '0.002' },
+    sigma: { type: 'string', default: '2' },
+    seed: { type: 'string', default: '7' },
+    noise: { type: 'string', default: '0.05' },
+    frozen: { type: 'string', default: '0' },
+    classes: { type: 'string' },
+  },
+});
+const size = Number(a.size);
+const seed = Number(a.seed);
+const t0 = performance.now();
+const secs = () => ((performance.now() - t0) / 1000).toFixed(0);
+await useBackend('wasm');
+console.log(machineLine(`wasm backend; ${process.argv.slice(2).join(' ')}`));
+const index = await openDataset(a.data!, a.classes ? { classes: a.classes.split(',') } : {});
+const trainSamples = index.classes.flatMap((c) => c.train);
+const train = await loadBatch(trainSamples, { size, masks: false });
+const nTrain = train.samples.length;
+const per = 3 * size * size;
+console.log(`${index.classes.length} classes, ${nTrain} training images at ${size}² (${secs()} s)`);
+
+const model = new PyramidMamba(presetConfig('small', { noiseStd: Number(a.noise) }), seed);
+const rand = mulberry32(seed);
+const pick = (k: number) => {
+  const out = new Float32Array(k * per);
+  for (let i = 0; i < k; i++) {
+    const j = Math.floor(rand() * nTrain);
+    out.set(train.images.subarray(j * per, (j + 1) * per), i * per);
+  }
+  return out;
+};
+const nhwc = (x: Float32Array, k: number) => tf.tidy(() => tf.transpose(tf.tensor4d(x, [k, 3, size, size]), [0, 2, 3, 1]) as tf.Tensor4D);
+
+if (a.teacher === 'pretext') {
+  const pre = new TeacherPretrainer(model, { lr: Number(a['pretrain-lr']), seed, frozenStages: Number(a.frozen) });
+  const bs = Number(a['pretrain-batch']);
+  const steps = Number(a['pretrain-steps']);
+  let avg = 0;
+  for (let s = 0; s < steps; s++) {
+    const r = pre.step(pick(bs), bs, size, train.images, nTrain);
+    avg = s === 0 ? r.loss : 0.95 * avg + 0.05 * r.loss;
+    if ((s + 1) % 25 === 0) console.log(`pretrain ${s + 1}/${steps} loss ${avg.toFixed(4)} (${secs()} s)`);
+  }
+  pre.dispose();
+}
+// Calibrate BatchNorm on clean images.
+{
+  let seen = 0;
+  for (let at = 0; at < Math.min(nTrain, 256); at += 32) {
+    const k = Math.min(32, nTrain - at);
+    const x = nhwc(train.images.subarray(at * per, (at + k) * per), k);
+    model.encoder.calibrate(x, seen++);
+    x.dispose();
+  }
+}
+console.log(`teacher ready (${secs()} s)`);
+
+const evaluate = async (label: string) => {
+  const rows: string[] = [];
+  const means = [0, 0, 0, 0, 0];
+  for (const cls of index.classes) {
+    const test = await loadBatch(cls.test, { size });
+    const n = test.samples.length;
+    const out = inferAnomalyMaps(model, test.images, n, size, { sigma: Number(a.sigma), batchSize: 8 });
+    const m = computeAllMetrics({ scores: out.scores, labels: test.labels, maps: out.maps, masks: test.masks, shape: [n, size, size] }).metrics;
+    // The other image score evaluation.imageScore offers: the mean of the map's top 1 %.
+    const plane = size * size;
+    const top = Float32Array.from({ length: n }, (_, i) => imageScore(out.maps.subarray(i * plane, (i + 1) * plane), 0.01));
+    const topAuroc = auroc(rankScores(top, test.labels));
+    const vals = [m.i_auroc, topAuroc, m.p_auroc, m.au_pro, m.mad];
+    vals.forEach((v, i) => (means[i] += v / index.classes.length));
+    rows.push(`${cls.name.padEnd(14)} ${vals.map((v) => (100 * v).toFixed(1).padStart(6)).join(' ')}`);
+  }
+  console.log(`\n[${label}] class          I-AUROC top1%  P-AUROC AU-PRO  mAD`);
+  for (const r of rows) console.log(r);
+  console.log(`${'mean'.padEnd(14)} ${means.map((v) => (100 * v).toFixed(1).padStart(6)).join(' ')}  (${secs()} s)`);
+};
+
+await evaluate('untrained student');
+const trainer = new Trainer(model, { lr: Number(a.lr), seed });
+const bs = Number(a.batch);
+const steps = Number(a.steps);
+for (let s = 0; s < steps; s++) {
+  const x = nhwc(pick(bs), bs);
+  const r = trainer.step(x);
+  x.dispose();
+  if ((s + 1) % 40 === 0) console.log(`student ${s + 1}/${steps} loss ${r.loss.toFixed(4)} (${secs()} s)`);
+}
+await evaluate('trained');
+process.exit(0);
