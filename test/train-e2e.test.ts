@@ -3,12 +3,12 @@
 // unified and in per-class mode: rounds as flows, aggregation, evaluation of the untrained and
 // the trained model, reports in S3, and every stored object verifying.
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Coordinator, initWeightsKey, planRun, type CoordinatorEvent } from '@pmamba/coordinator';
-import { loadTrainerState, readSafetensors } from '@pmamba/model';
+import { PyramidMamba, exportTeacherWeights, loadTrainerState, presetConfig, readSafetensors, useBackend } from '@pmamba/model';
 import { METRIC_NAMES, parseEvaluationRecord, parseRoundManifest, type ReportTable } from '@pmamba/protocol';
 import { keys, openStore, type ArtifactStore } from '@pmamba/store';
 import { startWorker, type WorkerHandle } from '@pmamba/worker';
@@ -129,6 +129,34 @@ describe('pmamba train end to end (Redis + S3)', () => {
     for (const job of ['w0', 'w1']) {
       const out = await tensors(keys.jobWeightsKey('e2e-unified', 0, job));
       for (const [name, t] of init) if (name.startsWith('net_t.')) assert.deepEqual(out.get(name)!.data, t.data, `${job} ${name}`);
+    }
+  });
+
+  it('starts round 0 from a pretrained teacher file taken from the store, keeping its BatchNorm statistics', async () => {
+    // A resnet18 teacher file with torchvision names, as `pmamba weights fetch` or another run gives.
+    await useBackend('cpu');
+    const source = new PyramidMamba(presetConfig('small'), 99);
+    const file = join(dir, 'resnet18-teacher.safetensors');
+    await writeFile(file, exportTeacherWeights(source));
+    source.dispose();
+    const config = tinyConfig(join(dir, 'data'), s3.storeUrl('e2e'), { training: { rounds: 1 }, model: { teacher: { weights: file } } });
+    const coordinator = new Coordinator({ connection: redis.connection, prefix: redis.prefix, store });
+    try {
+      const record = await planRun(config, { runId: 'e2e-weights', store });
+      assert.equal(record.teacher?.source, 'weights');
+      await coordinator.createRun(record);
+      const outcome = await coordinator.run(record);
+      assert.match(outcome.teacher, /resnet18-teacher\.safetensors \(sha256 [0-9a-f]{12}…\), its own BatchNorm statistics/);
+      const given = readSafetensors(await readFile(file)).tensors;
+      const init = readSafetensors(await store.getBytes(initWeightsKey('e2e-weights')));
+      for (const name of ['conv1.weight', 'layer3.1.conv2.weight', 'layer2.0.bn1.running_var', 'layer1.1.bn2.running_mean']) {
+        assert.deepEqual(init.tensors.get(`net_t.${name}`)!.data, given.get(name)!.data, name);
+      }
+      const digest = record.teacher.source === 'weights' ? record.teacher.file.sha256 : '';
+      assert.equal(init.metadata['pmamba.teacher_sha256'], digest);
+      assertTable(outcome.evaluations[1].result.table, ['carpet', 'disc']);
+    } finally {
+      await coordinator.close();
     }
   });
 
