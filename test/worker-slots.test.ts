@@ -14,8 +14,10 @@ describe('worker slots', () => {
     try {
       const slots = handle.workers.map((w) => [w.name, w.opts.concurrency, w.opts.workerForkOptions?.env?.CUDA_VISIBLE_DEVICES]);
       assert.deepEqual(slots, [
+        ['teacher-pretrain', 1, '0'],
         ['train-shard', 1, '0'],
         ['evaluate', 1, '0'],
+        ['teacher-pretrain', 1, '1'],
         ['train-shard', 1, '1'],
         ['evaluate', 1, '1'],
       ]);

@@ -13,10 +13,11 @@ let dir: string;
 let store: ArtifactStore;
 let resnet18: string;
 
-function config(model: object = {}, dataRoot = join(dir, 'data')): RunConfig {
+/** A tiny run whose teacher is self-made unless `model.teacher` says otherwise. */
+function config(model: { teacher?: object; [k: string]: unknown } = {}, dataRoot = join(dir, 'data')): RunConfig {
   return parseRunConfig({
     dataset: { root: dataRoot, imageSize: 32, synthetic: { classes: 2, size: 32, train: 4, test: 4, seed: 1 } },
-    model: { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 2, 2] }, ...model },
+    model: { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 2, 2] }, ...model, teacher: { init: 'self-supervised', ...model.teacher } },
     training: { rounds: 1, localSteps: 1, workers: 1, seed: 3 },
   });
 }

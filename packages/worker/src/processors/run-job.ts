@@ -4,13 +4,13 @@
  * succeed on a retry (a bad payload, bad data, a diverged loss) fail the job at once.
  */
 import type { SandboxedJob } from 'bullmq';
-import { UnrecoverableError } from 'bullmq';
+import { UnrecoverableError, WaitingError } from 'bullmq';
 import { DataError } from '@pmamba/data';
 import { ProtocolError, type JobProgress } from '@pmamba/protocol';
 import { readChildEnv } from '../child-env.ts';
 import { WorkerError } from '../errors.ts';
 import { WorkerRuntime } from '../runtime.ts';
-import type { JobContext } from '../train-shard.ts';
+import type { HandedBack, JobContext } from '../train-shard.ts';
 
 let runtime: WorkerRuntime | undefined;
 
@@ -59,4 +59,22 @@ export async function runJob<T>(work: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
+}
+
+/**
+ * The processor of a queue whose jobs checkpoint (teacher-pretrain, train-shard): at shutdown
+ * `work` returns `handedBack` after its checkpoint, and the job moves itself back to the wait
+ * list, ending with WaitingError — handed back, not failed — for the next worker to resume.
+ */
+export function checkpointingProcessor<T>(work: (job: SandboxedJob, ctx: JobContext) => Promise<T | HandedBack>) {
+  return async (job: SandboxedJob, token?: string, signal?: AbortSignal): Promise<T> => {
+    const ctx = { ...jobContext(job), signal: stopSignal(signal) };
+    const out = await runJob(() => work(job, ctx));
+    if (typeof out === 'object' && out !== null && 'handedBack' in out) {
+      ctx.log(`shutting down: handed back at step ${(out as HandedBack).step}; another worker resumes from the checkpoint`);
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
+    return out as T;
+  };
 }
