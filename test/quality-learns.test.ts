@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, hashSeed, loadBatch, openDataset, synthesize, type DatasetIndex } from '@pmamba/data';
-import { PyramidMamba, TeacherPretrainer, Trainer, inferAnomalyMaps, presetConfig, useBackend } from '@pmamba/model';
+import { PyramidMamba, TeacherPretrainer, Trainer, calibrateEncoder, inferAnomalyMaps, nchwToNhwc, presetConfig, useBackend } from '@pmamba/model';
 import { auroc, rankScores } from '@pmamba/metrics';
 
 const SIZE = 64;
@@ -29,7 +29,7 @@ before(async () => {
 });
 after(async () => rm(dir, { recursive: true, force: true }));
 
-const nhwc = (x: Float32Array, n: number) => tf.tidy(() => tf.transpose(tf.tensor4d(x, [n, 3, SIZE, SIZE]), [0, 2, 3, 1]) as tf.Tensor4D);
+const nhwc = (x: Float32Array, n: number) => tf.tidy(() => nchwToNhwc(tf.tensor4d(x, [n, 3, SIZE, SIZE])));
 
 async function imageAurocs(model: PyramidMamba): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
@@ -56,11 +56,7 @@ test('a self-made teacher and a short training turn a chance-level model into a 
   const pretrainer = new TeacherPretrainer(model, { seed: 7 });
   for (let s = 0; s < PRETRAIN_STEPS; s++) pretrainer.step(batch(16, s, 'teacher'), 16, SIZE, train.images, n);
   pretrainer.dispose();
-  for (let at = 0, seen = 0; at < n; at += 32, seen++) {
-    const x = nhwc(train.images.subarray(at * plane, Math.min(n, at + 32) * plane), Math.min(32, n - at));
-    model.encoder.calibrate(x, seen);
-    x.dispose();
-  }
+  calibrateEncoder(model, train.images, n, SIZE);
 
   const untrained = await imageAurocs(model);
   const trainer = new Trainer(model, { lr: 0.002, seed: 7 });

@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import { loadBatch, openDataset } from '@pmamba/data';
-import { PyramidMamba, TeacherPretrainer, Trainer, imageScore, inferAnomalyMaps, presetConfig, useBackend, mulberry32 } from '@pmamba/model';
+import { PyramidMamba, TeacherPretrainer, Trainer, calibrateEncoder, imageScore, inferAnomalyMaps, presetConfig, useBackend, mulberry32 } from '@pmamba/model';
 import { computeAllMetrics, rankScores, auroc } from '@pmamba/metrics';
 import { machineLine } from '../machine.ts';
 
@@ -70,15 +70,7 @@ if (a.teacher === 'pretext') {
   pre.dispose();
 }
 // Calibrate BatchNorm on clean images.
-{
-  let seen = 0;
-  for (let at = 0; at < Math.min(nTrain, 256); at += 32) {
-    const k = Math.min(32, nTrain - at);
-    const x = nhwc(train.images.subarray(at * per, (at + k) * per), k);
-    model.encoder.calibrate(x, seen++);
-    x.dispose();
-  }
-}
+calibrateEncoder(model, train.images, Math.min(nTrain, 256), size);
 console.log(`teacher ready (${secs()} s)`);
 
 const evaluate = async (label: string) => {

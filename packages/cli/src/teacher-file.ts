@@ -1,6 +1,6 @@
 /**
- * `model.teacher.weights` as a local file for planning: a path as it is (checked against
- * `model.teacher.sha256` when given); a URL downloaded once into ./.pmamba/weights/, verified
+ * `model.teacher.weights` as a local file for planning (which checks it, and its
+ * `model.teacher.sha256` pin): a path as it is; a URL downloaded once into ./.pmamba/weights/, verified
  * against the catalog's pin for that URL or the config's sha256 (an unpinned URL is refused:
  * a teacher decides what the detector sees, so its bytes must be the ones meant).
  */
@@ -9,7 +9,7 @@ import type { RunConfig } from '@pmamba/protocol';
 import { modelSection } from '@pmamba/protocol';
 import { CliError } from './errors.ts';
 import { WEIGHTS_CATALOG } from './weights/catalog.ts';
-import { downloadVerified, hashFile } from './weights/download.ts';
+import { downloadVerified } from './weights/download.ts';
 import { DownloadProgress } from './weights/download-progress.ts';
 
 const WEIGHTS_CACHE = '.pmamba/weights';
@@ -17,16 +17,7 @@ const WEIGHTS_CACHE = '.pmamba/weights';
 export async function teacherWeightsFile(config: RunConfig, cwd = process.cwd()): Promise<string | undefined> {
   const { weights, sha256 } = modelSection(config.model).teacher;
   if (!weights) return undefined;
-  if (!/^https?:\/\//i.test(weights)) {
-    const path = resolve(cwd, weights);
-    if (sha256) {
-      const found = await hashFile(path).catch((err: Error) => {
-        throw new CliError(`model.teacher.weights: cannot read ${path}: ${err.message}`, 'BAD_OPTION');
-      });
-      if (found.sha256 !== sha256) throw new CliError(`model.teacher.weights ${path} has sha256 ${found.sha256}, but model.teacher.sha256 pins ${sha256}`, 'BAD_OPTION');
-    }
-    return path;
-  }
+  if (!/^https?:\/\//i.test(weights)) return resolve(cwd, weights);
   const entry = WEIGHTS_CATALOG.find((e) => e.url === weights);
   const pin = sha256 ? { sha256 } : entry ? (entry.sha256 ? { sha256: entry.sha256 } : { sha256Prefix: entry.sha256Prefix! }) : undefined;
   if (!pin) {

@@ -56,6 +56,9 @@ async function teacherFile(config: RunConfig, model: ModelConfig, options: Teach
   }
   if (!options.store) throw new CoordinatorError('E_CONFIG', 'planning a run with model.teacher.weights needs the artifact store (the file is copied there)');
   const digest = sha256(bytes);
+  if (teacher.sha256 && digest !== teacher.sha256) {
+    throw new CoordinatorError('E_CONFIG', `model.teacher.weights ${path} has sha256 ${digest}, but model.teacher.sha256 pins ${teacher.sha256}`);
+  }
   const key = keys.teacherFileKey(digest, isPth(bytes) ? 'pth' : 'safetensors');
   const found = await options.store.head(key);
   const stored = found?.sha256 === digest ? { key, sha256: digest, size: bytes.length } : await options.store.putBytes(key, bytes);

@@ -83,5 +83,6 @@ describe("a run's teacher, resolved at planning", () => {
     await fails(config({ teacher: { weights: junk } }), {}, /junk\.pth/);
     await fails(config({ teacher: { weights: join(dir, 'missing.pth') } }), {}, /cannot read .*missing\.pth/);
     await fails(config({ teacher: { weights: resnet18 } }), { store: undefined }, /needs the artifact store/);
+    await fails(config({ teacher: { weights: resnet18, sha256: 'f'.repeat(64) } }), {}, /model\.teacher\.sha256 pins f{64}/);
   });
 });

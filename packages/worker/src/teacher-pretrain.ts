@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, hashSeed, loadBatch, samplesById } from '@pmamba/data';
-import { PyramidMamba, TeacherPretrainer, exportTeacherWeights, presetConfig, type ModelConfigInput } from '@pmamba/model';
+import { PyramidMamba, TeacherPretrainer, calibrateEncoder, exportTeacherWeights, presetConfig, type ModelConfigInput } from '@pmamba/model';
 import {
   modelSection,
   parseJobResult,
@@ -25,7 +25,6 @@ import { WorkerError } from './errors.ts';
 import type { WorkerRuntime } from './runtime.ts';
 import type { HandedBack, JobContext } from './train-shard.ts';
 
-const CALIBRATION_BATCH = 32;
 
 function ref(o: { key: string; sha256: string; size: number }): ArtifactRef {
   return { key: o.key, sha256: o.sha256, size: o.size };
@@ -142,13 +141,7 @@ export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobC
     }
 
     // The student only ever sees the teacher on clean images: calibrate BatchNorm there.
-    let seen = 0;
-    for (let at = 0; at < n; at += CALIBRATION_BATCH) {
-      const k = Math.min(CALIBRATION_BATCH, n - at);
-      const x = tf.tidy(() => tf.transpose(tf.tensor4d(all.images.subarray(at * plane, (at + k) * plane), [k, 3, size, size]), [0, 2, 3, 1]) as tf.Tensor4D);
-      model.encoder.calibrate(x, seen++);
-      x.dispose();
-    }
+    calibrateEncoder(model, all.images, n, size);
     const teacher = ref(
       await store.putBytes(
         payload.outputKey,

@@ -17,7 +17,8 @@ import { pretextDefects } from './pretext-defects.ts';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '../weights/safetensors.ts';
 import { exportStateDict, importEncoderStateDict as importEncoderWeights, importStateDict } from '../weights/state-dict.ts';
 import { loadTrainerState, saveTrainerState } from '../weights/optimizer-state.ts';
-import { exportTeacherWeights } from '../weights/teacher-export.ts';
+import { teacherTensors } from '../weights/teacher-export.ts';
+import { nchwToNhwc } from '../model.ts';
 
 export interface PretrainOptions {
   /** AdamW learning rate. Default 1e-3. */
@@ -88,7 +89,7 @@ export class TeacherPretrainer {
     let loss = 0;
     try {
       const { value, grads } = tf.variableGrads(() => {
-        const x = tf.transpose(tf.tensor4d(batch.images, [n, 3, size, size]), [0, 2, 3, 1]) as tf.Tensor4D;
+        const x = nchwToNhwc(tf.tensor4d(batch.images, [n, 3, size, size]));
         const logits = this.logits(this.model.encoder.train(x));
         const side = logits.shape[1];
         const target = tf.avgPool(tf.tensor4d(batch.masks, [n, size, size, 1]), size / side, size / side, 0) as tf.Tensor4D;
@@ -129,7 +130,7 @@ export class TeacherPretrainer {
    * exactly.
    */
   saveState(metadata: Record<string, string> = {}): { weights: Uint8Array; trainer: Uint8Array } {
-    const tensors = new Map<string, SafeTensor>(readSafetensors(exportTeacherWeights(this.model), 'teacher').tensors);
+    const tensors = teacherTensors(this.model);
     for (const [name, t] of exportStateDict(this.head)) tensors.set(`${HEAD_PREFIX}${name}`, t);
     const weights = writeSafetensors(tensors, metadata);
     const trainer = saveTrainerState({ steps: this.steps, optimizer: this.optimizer.exportState(), randomCalls: 0 }, metadata);
@@ -156,6 +157,22 @@ export class TeacherPretrainer {
     this.optimizer.dispose();
     this.head.dispose();
   }
+}
+
+/**
+ * Re-estimates the encoder's BatchNorm statistics on `n` clean images (N×3×S×S CHW floats), in
+ * batches of `batchSize`: the running mean of every batch's statistics (torch momentum=None).
+ */
+export function calibrateEncoder(model: PyramidMamba, images: Float32Array, n: number, size: number, batchSize = 32): number {
+  const plane = 3 * size * size;
+  let seen = 0;
+  for (let at = 0; at < n; at += batchSize) {
+    const k = Math.min(batchSize, n - at);
+    const x = tf.tidy(() => nchwToNhwc(tf.tensor4d(images.subarray(at * plane, (at + k) * plane), [k, 3, size, size])));
+    model.encoder.calibrate(x, seen++);
+    x.dispose();
+  }
+  return seen;
 }
 
 /** Binary cross-entropy on logits plus soft Dice: defects cover a few % of the pixels. */

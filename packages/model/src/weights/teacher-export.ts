@@ -9,8 +9,13 @@ import { exportStateDict } from './state-dict.ts';
 
 const TEACHER = 'net_t.';
 
-export function exportTeacherWeights(model: Pick<PyramidMamba, 'params' | 'config'>, metadata: Record<string, string> = {}): Uint8Array {
+/** The teacher's tensors under torchvision names. */
+export function teacherTensors(model: Pick<PyramidMamba, 'params'>): Map<string, SafeTensor> {
   const tensors = new Map<string, SafeTensor>();
   for (const [name, t] of exportStateDict(model.params)) if (name.startsWith(TEACHER)) tensors.set(name.slice(TEACHER.length), t);
-  return writeSafetensors(tensors, { format: 'pt', producer: 'pmamba', 'pmamba.encoder': model.config.encoder, ...metadata });
+  return tensors;
+}
+
+export function exportTeacherWeights(model: Pick<PyramidMamba, 'params' | 'config'>, metadata: Record<string, string> = {}): Uint8Array {
+  return writeSafetensors(teacherTensors(model), { format: 'pt', producer: 'pmamba', 'pmamba.encoder': model.config.encoder, ...metadata });
 }
