@@ -2,13 +2,13 @@
  * Builds the real-texture benchmark set in MVTec AD layout from photographs that Debian
  * packages install (see README.md beside this file and sources.ts):
  *
- *   npx tsx bench/real-textures/build.ts --out DIR [--size 64] [--seed 0] [--train 50] [--good 20] [--per-defect 4]
+ *   npx tsx bench/real-textures/build.ts --out DIR [--set main|holdout] [--size 64] [--seed 0] [--train 50] [--good 20] [--per-defect 4]
  *
  *   <out>/<class>/train/good/000.png          tiles from the photo's train band
  *   <out>/<class>/test/good/000.png           tiles from its disjoint test band
  *   <out>/<class>/test/<defect>/000.png       test-band tiles with a painted defect
  *   <out>/<class>/ground_truth/<defect>/000_mask.png   (0/255, single channel)
- *   <out>/real-textures.json                  sources, licences, arguments and every tile's box
+ *   <out>/real-textures.json                  set, sources, licences, arguments and every tile's box
  *
  * Every tile is a pure function of (seed, class, folder, index, size).
  */
@@ -22,8 +22,8 @@ import type { Rng } from '../../packages/data/src/index.ts';
 import { REAL_DEFECT_KINDS, paintDefect } from './defects.ts';
 import type { Tile } from './defects.ts';
 import { RealTexturesError } from './errors.ts';
-import { TEXTURE_SOURCES, TRAIN_FRACTION, loadPhoto, regions } from './sources.ts';
-import type { Box, Photo, TextureSource } from './sources.ts';
+import { TEXTURE_SETS, TRAIN_FRACTION, loadPhoto, regions } from './sources.ts';
+import type { Box, Photo, TextureSetName, TextureSource } from './sources.ts';
 
 /** Name of the manifest file; its presence marks a folder this builder may overwrite. */
 export const MANIFEST = 'real-textures.json';
@@ -42,7 +42,9 @@ export interface BuildOptions {
   good?: number;
   /** Test tiles per defect kind and class (five kinds). Default 4. */
   perDefect?: number;
-  /** Class names to build. Default: all of TEXTURE_SOURCES. */
+  /** Which set of photos: 'main' (TEXTURE_SOURCES) or 'holdout' (HOLDOUT_SOURCES). Default 'main'. */
+  set?: TextureSetName;
+  /** Class names of the set to build. Default: all of the set. */
   classes?: readonly string[];
 }
 
@@ -61,6 +63,7 @@ interface TileRecord {
 /** What `buildRealTextures` wrote. */
 export interface BuildResult {
   root: string;
+  set: TextureSetName;
   classes: string[];
   images: number;
   masks: number;
@@ -75,14 +78,19 @@ export async function buildRealTextures(options: BuildOptions): Promise<BuildRes
   for (const [k, v] of Object.entries(counts)) {
     if (!Number.isInteger(v) || v < 1) throw new RealTexturesError('E_ARGUMENT', `--${k} must be a positive integer, got ${v}`);
   }
-  const sources = selectSources(options.classes);
+  const set = options.set ?? 'main';
+  if (!Object.hasOwn(TEXTURE_SETS, set)) {
+    throw new RealTexturesError('E_ARGUMENT', `--set must be one of ${Object.keys(TEXTURE_SETS).join(', ')}, got '${set}'`);
+  }
+  const setSources = TEXTURE_SETS[set];
+  const sources = selectSources(setSources, options.classes);
   const root = resolve(options.out);
 
   // Every photo is decoded first: a missing package fails before anything is written, and the
-  // 'patch' defect takes foreign material from the other classes' photos.
+  // 'patch' defect takes foreign material from the other classes' photos (of the same set).
   const photos = new Map<string, Photo>();
   for (const s of sources) photos.set(s.name, await loadPhoto(s));
-  const foreignSources = sources.length > 1 ? sources : TEXTURE_SOURCES;
+  const foreignSources = sources.length > 1 ? sources : setSources;
   for (const s of foreignSources) if (!photos.has(s.name)) photos.set(s.name, await loadPhoto(s));
   await prepareOut(root);
 
@@ -161,20 +169,21 @@ export async function buildRealTextures(options: BuildOptions): Promise<BuildRes
 
   const manifest = {
     generator: 'bench/real-textures/build.ts',
+    set,
     arguments: { size, seed, ...counts },
     trainFraction: TRAIN_FRACTION,
     defects: REAL_DEFECT_KINDS,
     classes: manifestClasses,
   };
   await writeFile(join(root, MANIFEST), JSON.stringify(manifest, null, 1) + '\n');
-  return { root, classes: sources.map((s) => s.name), images, masks };
+  return { root, set, classes: sources.map((s) => s.name), images, masks };
 }
 
-function selectSources(names: readonly string[] | undefined): TextureSource[] {
-  if (!names || names.length === 0) return [...TEXTURE_SOURCES];
+function selectSources(setSources: readonly TextureSource[], names: readonly string[] | undefined): TextureSource[] {
+  if (!names || names.length === 0) return [...setSources];
   return names.map((n) => {
-    const s = TEXTURE_SOURCES.find((t) => t.name === n);
-    if (!s) throw new RealTexturesError('E_ARGUMENT', `unknown class '${n}'; classes are ${TEXTURE_SOURCES.map((t) => t.name).join(', ')}`);
+    const s = setSources.find((t) => t.name === n);
+    if (!s) throw new RealTexturesError('E_ARGUMENT', `unknown class '${n}'; classes of this set are ${setSources.map((t) => t.name).join(', ')}`);
     return s;
   });
 }
@@ -237,6 +246,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       out: { type: 'string' },
+      set: { type: 'string', default: 'main' },
       size: { type: 'string', default: '64' },
       seed: { type: 'string', default: '0' },
       train: { type: 'string', default: '50' },
@@ -249,6 +259,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   const result = await buildRealTextures({
     out: values.out,
+    set: values.set as TextureSetName,
     size: Number(values.size),
     seed: Number(values.seed),
     train: Number(values.train),
@@ -257,7 +268,7 @@ async function main(): Promise<void> {
     classes: values.classes?.split(',').filter(Boolean),
   });
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
-  console.log(`wrote ${result.images} images and ${result.masks} masks of ${result.classes.length} classes (${result.classes.join(', ')}) at ${values.size}² to ${result.root} in ${seconds} s`);
+  console.log(`wrote ${result.images} images and ${result.masks} masks of ${result.classes.length} classes of the ${result.set} set (${result.classes.join(', ')}) at ${values.size}² to ${result.root} in ${seconds} s`);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

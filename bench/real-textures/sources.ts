@@ -30,7 +30,7 @@ export interface TextureSource {
 const UFOAI_PK3 = '/usr/share/games/ufoai/base/0textures.pk3';
 const MYPAINT = '/usr/share/mypaint/backgrounds';
 
-/** The classes, in output order. */
+/** The main set's classes, in output order. */
 export const TEXTURE_SOURCES: readonly TextureSource[] = [
   {
     name: 'wood',
@@ -84,6 +84,74 @@ export const TEXTURE_SOURCES: readonly TextureSource[] = [
     licence: 'CC0-1.0 (MrMamurk, 2011)',
   },
 ];
+
+/**
+ * The held-out set: other photos, of other materials where the packages have them, for an
+ * independent check of a detector developed on the main set. Chosen only on whether each file
+ * is a suitable photograph (README.md, "Held-out set"), never on a detector's results on it.
+ */
+export const HOLDOUT_SOURCES: readonly TextureSource[] = [
+  {
+    name: 'brick',
+    aptPackage: 'ufoai-textures',
+    file: UFOAI_PK3,
+    member: 'textures/tex_mattn/wall_bricks005.jpg',
+    crop: 256,
+    description: 'photo of a weathered brown brick wall with light mortar joints (1024×512)',
+    licence: 'GPL-2+ (UFO:AI team and contributors)',
+  },
+  {
+    name: 'rock',
+    aptPackage: 'ufoai-textures',
+    file: UFOAI_PK3,
+    member: 'textures/tex_mattn/rock004.png',
+    crop: 256,
+    description: 'photo of a pale pinkish-grey fractured rock face (1024×768)',
+    licence: 'GPL-2+ (UFO:AI team and contributors)',
+  },
+  {
+    name: 'stone',
+    aptPackage: 'ufoai-textures',
+    file: UFOAI_PK3,
+    member: 'textures/tex_mattn/stone002.png',
+    crop: 128,
+    description: 'photo of a grey granular stone surface with darker spots and traces of lichen (512×512)',
+    licence: 'GPL-2+ (UFO:AI team and contributors)',
+  },
+  {
+    name: 'soil',
+    aptPackage: 'ufoai-textures',
+    file: UFOAI_PK3,
+    member: 'textures/tex_ctp1/dirt_01.jpg',
+    crop: 128,
+    description: 'photo of reddish-brown crumbly soil with fine dry cracks, from above (512×512)',
+    licence: 'GPL-2 (UFO:AI team and contributors)',
+  },
+  {
+    name: 'paint',
+    aptPackage: 'ufoai-textures',
+    file: UFOAI_PK3,
+    member: 'textures/tex_mattn/rust.jpg',
+    crop: 128,
+    description: 'photo of yellow paint flaking off a grey weathered surface (512×512)',
+    licence: 'GPL-2+ (UFO:AI team and contributors)',
+  },
+  {
+    name: 'planks',
+    aptPackage: 'ufoai-textures',
+    file: UFOAI_PK3,
+    member: 'textures/tex_ctp1/wood_b_6.jpg',
+    crop: 128,
+    description: 'photo of weathered grey wooden boards, grain running down, with real scratches (512×512)',
+    licence: 'GPL-2 (UFO:AI team and contributors)',
+  },
+];
+
+/** The named sets `build.ts --set` takes; `main` is `TEXTURE_SOURCES`. */
+export const TEXTURE_SETS = { main: TEXTURE_SOURCES, holdout: HOLDOUT_SOURCES } as const satisfies Record<string, readonly TextureSource[]>;
+
+/** A set's name. */
+export type TextureSetName = keyof typeof TEXTURE_SETS;
 
 /** A decoded photo: 8-bit RGB, HWC. */
 export interface Photo {
