@@ -55,9 +55,9 @@ function config(jobs: number): RunConfig {
       version: 1,
       run: { name: `parity, ${jobs} job(s) per round` },
       dataset: { root: join(dir, 'data'), imageSize: 64, synthetic: { classes: 3, size: 64, train: 32, test: 40, seed: 7 } },
-      // The teacher the numbers above were measured with (random, BatchNorm calibrated): this test
+      // The teacher the numbers above were measured with (random, random stem, BatchNorm calibrated): this test
       // is about distributing the student's training, which does not depend on the teacher.
-      model: { preset: 'small', noiseStd: 0.05, teacher: { init: 'random' } },
+      model: { preset: 'small', noiseStd: 0.05, teacher: { init: 'random', stem: 'random' } },
       training: { mode: 'unified', rounds: ROUNDS, localSteps: TOTAL_STEPS / ROUNDS / jobs, batchSize: 4, lr: 0.002, seed: 7, workers: jobs, checkpointEverySteps: 100 },
       evaluation: { batchSize: 8, blurSigma: 2, heatmaps: 0 },
       store: { url: s3.storeUrl('parity') },

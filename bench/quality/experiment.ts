@@ -10,7 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import { loadBatch, openDataset } from '@pmamba/data';
-import { PyramidMamba, TeacherPretrainer, Trainer, calibrateEncoder, imageScore, inferAnomalyMaps, presetConfig, useBackend, mulberry32 } from '@pmamba/model';
+import { PyramidMamba, TeacherPretrainer, Trainer, calibrateEncoder, imageScore, inferAnomalyMaps, cosineDistance, gaussianStem, presetConfig, useBackend, mulberry32 } from '@pmamba/model';
 import { computeAllMetrics, rankScores, auroc } from '@pmamba/metrics';
 import { machineLine } from '../machine.ts';
 
@@ -30,6 +30,8 @@ const { values: a } = parseArgs({
     noise: { type: 'string', default: '0.05' },
     frozen: { type: 'string', default: '0' },
     classes: { type: 'string' },
+    stem: { type: 'string', default: 'random' },
+    'stem-sigmas': { type: 'string', default: '0.5,1,2' },
   },
 });
 const size = Number(a.size);
@@ -57,6 +59,7 @@ const pick = (k: number) => {
 };
 const nhwc = (x: Float32Array, k: number) => tf.tidy(() => tf.transpose(tf.tensor4d(x, [k, 3, size, size]), [0, 2, 3, 1]) as tf.Tensor4D);
 
+if (a.stem === 'gauss') gaussianStem(model, a['stem-sigmas']!.split(',').map(Number));
 if (a.teacher === 'pretext') {
   const pre = new TeacherPretrainer(model, { lr: Number(a['pretrain-lr']), seed, frozenStages: Number(a.frozen) });
   const bs = Number(a['pretrain-batch']);
@@ -86,8 +89,25 @@ const evaluate = async (label: string) => {
     const top = Float32Array.from({ length: n }, (_, i) => imageScore(out.maps.subarray(i * plane, (i + 1) * plane), 0.01));
     const topAuroc = auroc(rankScores(top, test.labels));
     const vals = [m.i_auroc, topAuroc, m.p_auroc, m.au_pro, m.mad];
+    const perScale: string[] = [];
+    {
+      const maxes: number[][] = [[], [], []];
+      for (let at = 0; at < n; at += 8) {
+        const k = Math.min(8, n - at);
+        const x = nhwc(test.images.slice(at * per, (at + k) * per), k);
+        const { teacher, student } = model.forward(x);
+        x.dispose();
+        teacher.forEach((t, si) => {
+          const d = cosineDistance(t, student[si]);
+          const hw = t.shape[1] * t.shape[2];
+          for (let i = 0; i < k; i++) maxes[si].push(Math.max(...d.subarray(i * hw, (i + 1) * hw)));
+        });
+        tf.dispose([teacher, student]);
+      }
+      for (const mx of maxes) perScale.push((100 * auroc(rankScores(Float32Array.from(mx), test.labels))).toFixed(1));
+    }
     vals.forEach((v, i) => (means[i] += v / index.classes.length));
-    rows.push(`${cls.name.padEnd(14)} ${vals.map((v) => (100 * v).toFixed(1).padStart(6)).join(' ')}`);
+    rows.push(`${cls.name.padEnd(14)} ${vals.map((v) => (100 * v).toFixed(1).padStart(6)).join(' ')}   scales ${perScale.join(' ')}`);
   }
   console.log(`\n[${label}] class          I-AUROC top1%  P-AUROC AU-PRO  mAD`);
   for (const r of rows) console.log(r);

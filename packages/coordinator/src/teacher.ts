@@ -6,7 +6,8 @@
  * - `init: self-supervised` is named by a fingerprint of the training images' contents and the
  *   settings that shape the teacher, so a rerun, a sweep variant or a retrain on the same images
  *   finds it already made; the coordinator runs the teacher-pretrain job only when it is not;
- * - `init: random` keeps the seed's random encoder (round 0 calibrates its BatchNorm).
+ * - `init: random` keeps the seed's random encoder, its stem set to Gaussian-derivative filters
+ *   unless `stem: random` (round 0 calibrates its BatchNorm).
  */
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -74,15 +75,17 @@ export function pretrainItems(record: Pick<RunRecord, 'plan' | 'config'>): strin
   return Array.from({ length: images }, (_, i) => all[Math.floor((i * all.length) / images)]);
 }
 
-/** sha256 over what shapes a self-made teacher: method, encoder, seed, size, settings and each image's bytes. */
+/** sha256 over what shapes a self-made teacher: method, encoder, seed, size, stem, settings and each image's bytes. */
 async function pretextFingerprint(config: RunConfig, model: ModelConfig, index: DatasetIndex, items: string[]): Promise<string> {
   const byId = new Map(index.classes.flatMap((c) => c.train).map((s) => [s.id, s.image]));
   const images: [string, string][] = [];
   for (const id of items) images.push([id, sha256(await readFile(byId.get(id)!))]);
-  const { pretrain } = modelSection(config.model).teacher;
+  const { teacher } = modelSection(config.model);
+  const { pretrain } = teacher;
+  const { stem } = teacherSource(teacher);
   return sha256(
     Buffer.from(
-      JSON.stringify({ method: PRETEXT_METHOD, encoder: model.encoder, seed: config.training.seed, imageSize: config.dataset.imageSize, pretrain, images }),
+      JSON.stringify({ method: PRETEXT_METHOD, encoder: model.encoder, seed: config.training.seed, imageSize: config.dataset.imageSize, stem, pretrain, images }),
     ),
   );
 }
@@ -90,10 +93,10 @@ async function pretextFingerprint(config: RunConfig, model: ModelConfig, index: 
 /** Resolves the config's teacher for a planned run (its `plan` must be set). */
 export async function planTeacher(config: RunConfig, model: ModelConfig, index: DatasetIndex, record: Pick<RunRecord, 'plan' | 'config'>, options: TeacherPlanOptions): Promise<TeacherRef> {
   const { teacher } = modelSection(config.model);
-  const { source, batchNorm } = teacherSource(teacher);
+  const { source, batchNorm, stem = 'gaussian' } = teacherSource(teacher);
   if (source === 'weights') return teacherFile(config, model, options);
-  if (source === 'random') return { source, batchNorm };
-  return { source, batchNorm, fingerprint: await pretextFingerprint(config, model, index, pretrainItems(record)) };
+  if (source === 'random') return { source, batchNorm, stem };
+  return { source, batchNorm, stem, fingerprint: await pretextFingerprint(config, model, index, pretrainItems(record)) };
 }
 
 /** The teacher-pretrain job of a run whose teacher is self-made. */
@@ -108,6 +111,7 @@ export function teacherPretrainPayload(record: RunRecord, fingerprint: string): 
     batchSize: p.batchSize,
     lr: p.lr,
     frozenStages: p.frozenStages,
+    stem: teacherSource(modelSection(record.config.model).teacher).stem,
     seed: record.config.training.seed,
     checkpointEverySteps: p.checkpointEverySteps,
     outputKey: keys.pretextTeacherKey(fingerprint),
@@ -128,6 +132,6 @@ export function describeTeacher(ref: TeacherRef | undefined, encoder: string, fi
     case 'self-supervised':
       return `teacher ${encoder} self-supervised on the training images (${file ? `sha256 ${file.sha256.slice(0, 12)}…, ` : ''}fingerprint ${ref.fingerprint.slice(0, 12)}…), ${bn}`;
     case 'random':
-      return `teacher ${encoder} randomly initialised (no pretrained weights), ${bn}`;
+      return `teacher ${encoder} randomly initialised (no pretrained weights) with ${ref.stem === 'gaussian' ? 'a Gaussian-derivative' : 'a random'} stem, ${bn}`;
   }
 }

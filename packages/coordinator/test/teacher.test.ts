@@ -50,6 +50,7 @@ describe("a run's teacher, resolved at planning", () => {
     assert.equal(await fingerprint(config()), base, 'the same images and settings: the same teacher');
     assert.equal(await fingerprint(config({ noiseStd: 0.1, pyramid: { mode: 'levels', levels: [1, 1, 1, 1] } })), base, 'student settings do not touch the teacher (sweep variants share it)');
     assert.notEqual(await fingerprint(config({ teacher: { pretrain: { steps: 7 } } })), base);
+    assert.notEqual(await fingerprint(config({ teacher: { stem: 'random' } })), base, 'the stem it starts from shapes the teacher');
     // A copy of the data set with one training image's pixels changed.
     const copy = join(dir, 'copy');
     await planRun(config({}, copy), { runId: 'copy' });

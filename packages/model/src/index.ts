@@ -15,6 +15,7 @@ export { ZipError } from './weights/zip.ts';
 export { readTeacherWeights, loadTeacherWeights, teacherArchOf, TeacherArchError } from './weights/teacher-weights.ts';
 export { exportTeacherWeights, teacherTensors } from './weights/teacher-export.ts';
 export { TeacherPretrainer, calibrateEncoder, type PretrainOptions, type PretrainStep } from './teacher/pretrain.ts';
+export { gaussianStem, gaussianFilterBank, gaussianTaps, GAUSSIAN_STEM_SIGMAS } from './teacher/gaussian-stem.ts';
 export { pretextDefects, type PretextBatch, type PretextOptions } from './teacher/pretext-defects.ts';
 export { saveCheckpoint, loadCheckpoint, CONFIG_KEY, type LoadedCheckpoint } from './weights/checkpoint.ts';
 export { applyTestWeights, testValues, testUniform } from './test-weights.ts';

@@ -27,6 +27,8 @@ export {
   TeacherPretrainSchema,
   TEACHER_BATCH_NORM,
   TEACHER_INITS,
+  TEACHER_STEMS,
+  type TeacherStem,
   teacherSource,
   modelSection,
   TrainingSchema,

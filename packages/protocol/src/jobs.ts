@@ -22,7 +22,7 @@ import {
   positiveNumber,
 } from './primitives.ts';
 import { QUEUE_NAMES, QueueNameSchema, type QueueName } from './queues.ts';
-import { REPORT_FORMATS } from './run-config.ts';
+import { REPORT_FORMATS, TEACHER_STEMS } from './run-config.ts';
 import { ShardSchema } from './shard.ts';
 
 const finiteLoss = () => z.number({ error: 'expected a finite, non-negative loss' }).min(0, { error: 'expected a finite, non-negative loss' });
@@ -122,6 +122,8 @@ export const TeacherPretrainPayloadSchema = z.strictObject({
   lr: positiveNumber(),
   /** Encoder stages left at their initialisation (model.teacher.pretrain.frozenStages). */
   frozenStages: nonNegativeInt().max(3).default(0),
+  /** The stem the encoder starts from (model.teacher.stem). */
+  stem: z.enum(TEACHER_STEMS).default('gaussian'),
   seed: nonNegativeInt(),
   checkpointEverySteps: positiveInt(),
   /** Where the teacher goes (safetensors, torchvision names) and its record, written last. */

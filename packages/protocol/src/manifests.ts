@@ -23,8 +23,11 @@ import {
   nonNegativeNumber,
   positiveInt,
 } from './primitives.ts';
-import { RunConfigSchema, TRAINING_MODES } from './run-config.ts';
+import { RunConfigSchema, TEACHER_STEMS, TRAINING_MODES } from './run-config.ts';
 import { ShardSchema } from './shard.ts';
+
+/** The stem a teacher made without weights started from (records written before it existed had random ones). */
+const TeacherStemRefSchema = z.enum(TEACHER_STEMS).default('random');
 
 /**
  * Where a run's teacher comes from: a pretrained file (in the store by content), a self-made
@@ -43,8 +46,9 @@ export const TeacherRefSchema = z.discriminatedUnion('source', [
     source: z.literal('self-supervised'),
     fingerprint: Sha256Schema,
     batchNorm: z.enum(['calibrate', 'keep']),
+    stem: TeacherStemRefSchema,
   }),
-  z.strictObject({ source: z.literal('random'), batchNorm: z.enum(['calibrate', 'keep']) }),
+  z.strictObject({ source: z.literal('random'), batchNorm: z.enum(['calibrate', 'keep']), stem: TeacherStemRefSchema }),
 ]);
 export type TeacherRef = z.output<typeof TeacherRefSchema>;
 

@@ -20,6 +20,7 @@ export const PAYLOADS: { [Q in QueueName]: JobPayload<Q> } = {
     batchSize: 16,
     lr: 0.001,
     frozenStages: 2,
+    stem: 'gaussian',
     seed: 7,
     checkpointEverySteps: 50,
     outputKey: `${teacherPrefix}teacher.safetensors`,

@@ -74,11 +74,13 @@ describe('run config schema', () => {
 
   it('resolves where the teacher comes from and whether its BatchNorm is calibrated', () => {
     const teacher = (t: object) => teacherSource(parseRunConfig({ ...minimal, model: { teacher: t } }).model.teacher);
-    assert.deepEqual(teacher({}), { source: 'random', batchNorm: 'calibrate' });
-    assert.deepEqual(teacher({ init: 'self-supervised' }), { source: 'self-supervised', batchNorm: 'calibrate' });
+    assert.deepEqual(teacher({}), { source: 'random', batchNorm: 'calibrate', stem: 'gaussian' });
+    assert.deepEqual(teacher({ stem: 'random' }), { source: 'random', batchNorm: 'calibrate', stem: 'random' });
+    assert.deepEqual(teacher({ init: 'self-supervised' }), { source: 'self-supervised', batchNorm: 'calibrate', stem: 'gaussian' });
     assert.deepEqual(teacher({ weights: 'w/resnet18.pth' }), { source: 'weights', batchNorm: 'keep' }, 'pretrained statistics are kept');
     assert.deepEqual(teacher({ weights: 'w/resnet18.pth', batchNorm: 'calibrate' }), { source: 'weights', batchNorm: 'calibrate' });
     assert.match(messageOf(() => parseRunConfig({ ...minimal, model: { teacher: { sha256: 'abc' } } })), /model\.teacher\.sha256.*64 lower-case hex/);
+    assert.match(messageOf(() => parseRunConfig({ ...minimal, model: { teacher: { weights: 'w.pth', stem: 'gaussian' } } })), /model\.teacher\.stem: applies only to a teacher made without weights/);
     assert.match(messageOf(() => parseRunConfig({ ...minimal, model: { teacher: { pretrain: { steps: 0 } } } })), /model\.teacher\.pretrain\.steps/);
   });
 
@@ -93,6 +95,7 @@ describe('run config schema', () => {
       [{ dataset: { root: 'x', classes: ['../etc'] } }, 'dataset.classes.0', "expected a class name: a folder name without '/', '\\' or control characters, not '.' or '..', got \"../etc\""],
       [{ dataset: { root: 'x', classes: 'some' } }, 'dataset.classes', 'expected "all" or a list of class names, got "some"'],
       [{ training: { rounds: 0, localSteps: 1 } }, 'training.rounds', 'expected a positive integer, got 0'],
+      [{ training: { rounds: 1, localSteps: 1, microBatch: 0 } }, 'training.microBatch', 'expected a positive integer, got 0'],
       [{ training: { rounds: 2.5, localSteps: 1 } }, 'training.rounds', 'expected a positive integer, got 2.5'],
       [{ training: { rounds: '3', localSteps: 1 } }, 'training.rounds', 'expected a positive integer, got "3"'],
       [{ training: { localSteps: 1 } }, 'training.rounds', 'expected a positive integer, got nothing'],

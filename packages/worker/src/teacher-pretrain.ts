@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, hashSeed, loadBatch, samplesById } from '@pmamba/data';
-import { PyramidMamba, TeacherPretrainer, calibrateEncoder, exportTeacherWeights, presetConfig, type ModelConfigInput } from '@pmamba/model';
+import { PyramidMamba, TeacherPretrainer, calibrateEncoder, exportTeacherWeights, gaussianStem, presetConfig, type ModelConfigInput } from '@pmamba/model';
 import {
   modelSection,
   parseJobResult,
@@ -85,6 +85,7 @@ export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobC
 
   const { preset, overrides } = modelSection(record.config.model);
   const model = new PyramidMamba(presetConfig(preset, overrides as ModelConfigInput), record.config.training.seed);
+  if (payload.stem === 'gaussian') gaussianStem(model);
   const pretrainer = new TeacherPretrainer(model, { lr: payload.lr, seed: payload.seed, frozenStages: payload.frozenStages });
   try {
     const checkpoint = await readCheckpoint(store, payload);
@@ -145,7 +146,7 @@ export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobC
     const teacher = ref(
       await store.putBytes(
         payload.outputKey,
-        exportTeacherWeights(model, { 'pmamba.teacher': 'self-supervised', 'pmamba.fingerprint': payload.fingerprint, 'pmamba.steps': String(payload.steps) }),
+        exportTeacherWeights(model, { 'pmamba.teacher': 'self-supervised', 'pmamba.fingerprint': payload.fingerprint, 'pmamba.steps': String(payload.steps), 'pmamba.stem': payload.stem }),
       ),
     );
     const result: TeacherPretrainResult = {

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, hashSeed, loadBatch, samplesById, type Sample } from '@pmamba/data';
-import { PyramidMamba, Trainer, loadCheckpoint, loadTeacherWeights, loadTrainerState, presetConfig, saveCheckpoint, saveTrainerState, type ModelConfigInput, type TrainerState } from '@pmamba/model';
+import { PyramidMamba, Trainer, gaussianStem, loadCheckpoint, loadTeacherWeights, loadTrainerState, presetConfig, saveCheckpoint, saveTrainerState, type ModelConfigInput, type TrainerState } from '@pmamba/model';
 import {
   modelSection,
   teacherSource,
@@ -137,12 +137,16 @@ export function teacherMeta(record: RunRecord, teacherSha256: string | undefined
     ...(teacherSha256 ? { [TEACHER_SHA_KEY]: teacherSha256 } : {}),
     ...(t.source === 'weights' ? { 'pmamba.teacher_from': t.from } : {}),
     ...(t.source === 'self-supervised' ? { 'pmamba.teacher_fingerprint': t.fingerprint } : {}),
+    ...(t.source !== 'weights' ? { 'pmamba.teacher_stem': t.stem } : {}),
   };
 }
 
 function modelFromSeed(record: RunRecord): PyramidMamba {
   const { preset, overrides } = modelSection(record.config.model);
-  return new PyramidMamba(presetConfig(preset, overrides as ModelConfigInput), record.config.training.seed);
+  const model = new PyramidMamba(presetConfig(preset, overrides as ModelConfigInput), record.config.training.seed);
+  // A random teacher starts from the stem it was planned with (a self-made one is loaded over it).
+  if (record.teacher?.source === 'random' && record.teacher.stem === 'gaussian') gaussianStem(model);
+  return model;
 }
 
 /**
@@ -299,6 +303,7 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
     betas: t.betas,
     clipNorm: t.gradClip ?? 0,
     seed: hashSeed(payload.seed, 'noise'),
+    ...(t.microBatch ? { microBatch: t.microBatch } : {}),
   });
   try {
     if (checkpoint?.trainer) trainer.restore(checkpoint.trainer);
