@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { parse } from 'yaml';
-import { PyramidMamba, Trainer, applyTestWeights, inferAnomalyMaps, presetConfig, useBackend, type BackendChoice, type PresetName } from '@pmamba/model';
+import { PyramidMamba, Trainer, inferAnomalyMaps, presetConfig, useBackend, type BackendChoice, type PresetName } from '@pmamba/model';
+import { applyTestWeights } from '../packages/model/test/support/test-weights.ts';
 import { machineLine } from './machine.ts';
 
 const args = process.argv.slice(2);

@@ -22,8 +22,8 @@ import { Coordinator, planRun } from '../packages/coordinator/src/index.ts';
 import { loadRunConfig, parseEvaluationRecord, parseJobResult, parseRunConfig, redisConnectionFromUrl } from '../packages/protocol/src/index.ts';
 import { keys, openStore } from '../packages/store/src/index.ts';
 import { childExecArgv } from '../packages/worker/src/index.ts';
-import { testRedis } from '../test/helpers/redis.ts';
-import { startS3Server } from '../test/helpers/s3-server.ts';
+import { testRedis } from '../test/support/redis.ts';
+import { startS3Server } from '../test/support/s3-server.ts';
 
 const { values: args } = parseArgs({
   options: {

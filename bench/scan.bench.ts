@@ -20,10 +20,10 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { useBackend, type BackendName } from '../packages/model/src/backend.ts';
 import '../packages/model/src/ops/register-tfjs-gradients.ts';
-import { selectiveScan } from '../packages/model/src/ops/selective-scan.ts';
-import { selectiveScanNaive } from '../packages/model/src/ops/selective-scan-naive.ts';
-import { crossSelectiveScan } from '../packages/model/src/ops/cross-selective-scan.ts';
-import { configureScanPool, mainKernels, scanPoolOptions, shutdownScanPool } from '../packages/model/src/ops/scan-pool.ts';
+import { selectiveScan } from '../packages/model/test/support/selective-scan.ts';
+import { selectiveScanNaive } from '../packages/model/test/support/selective-scan-naive.ts';
+import { crossSelectiveScan } from '../packages/model/src/ops/scan/cross-selective-scan.ts';
+import { configureScanPool, mainKernels, scanPoolOptions, shutdownScanPool } from '../packages/model/src/ops/scan/scan-pool.ts';
 
 // Flags are shared by every bench that `npm run bench` runs: ignore the ones meant for others.
 const { values: args } = parseArgs({

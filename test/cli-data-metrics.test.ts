@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { writeNpy } from '@pmamba/data';
+import { METRIC_NAMES } from '@pmamba/protocol';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
@@ -31,7 +32,7 @@ test('pmamba metrics --json reproduces the reference metrics of a committed case
   writeNpy(join(dir, 'k.npy'), masks, [n, side, side]);
   const { stdout } = await pmamba('metrics', '--scores', join(dir, 's.npy'), '--labels', join(dir, 'l.npy'), '--maps', join(dir, 'm.npy'), '--masks', join(dir, 'k.npy'), '--json');
   const got = JSON.parse(stdout);
-  for (const k of ['i_auroc', 'i_ap', 'i_f1max', 'p_auroc', 'p_ap', 'p_f1max', 'au_pro', 'mad']) {
+  for (const k of METRIC_NAMES) {
     assert.ok(Math.abs(got[k] - c.expected[k]) < 1e-5, `${k}: ${got[k]} vs ${c.expected[k]}`);
   }
   await assert.rejects(pmamba('metrics', '--scores', join(dir, 'nope.npy'), '--labels', join(dir, 'l.npy'), '--maps', join(dir, 'm.npy'), '--masks', join(dir, 'k.npy')),

@@ -6,9 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readNpy, npyToFloat32 } from '@pmamba/data';
-import {
-  PyramidMamba, anomalyMaps, applyTestWeights, nchwToNhwc, presetConfig, testUniform, testValues, useBackend,
-} from '@pmamba/model';
+import { PyramidMamba, anomalyMaps, nchwToNhwc, presetConfig, useBackend } from '@pmamba/model';
+import { applyTestWeights, testUniform, testValues } from '../packages/model/test/support/test-weights.ts';
 
 const GOLDEN = join(import.meta.dirname, '../packages/model/test/fixtures/golden');
 

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { readNpy, npyToFloat32 } from '@pmamba/data';
-import { PyramidMamba, applyTestWeights, nchwToNhwc, presetConfig, reconstructionLoss, useBackend } from '@pmamba/model';
+import { PyramidMamba, nchwToNhwc, presetConfig, reconstructionLoss, useBackend } from '@pmamba/model';
+import { applyTestWeights } from '../packages/model/test/support/test-weights.ts';
 
 const CASE = join(import.meta.dirname, '../packages/model/test/fixtures/golden/s64_t64');
 

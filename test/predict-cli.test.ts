@@ -5,10 +5,12 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { promisify } from 'node:util';
+import sharp from 'sharp';
 import { readNpy, npyToFloat32, synthesize } from '@pmamba/data';
-import { PyramidMamba, applyTestWeights, exportStateDict, presetConfig, saveCheckpoint, useBackend, writeSafetensors } from '@pmamba/model';
+import { PyramidMamba, exportStateDict, presetConfig, saveCheckpoint, useBackend, writeSafetensors } from '@pmamba/model';
+import { applyTestWeights } from '../packages/model/test/support/test-weights.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
@@ -74,15 +76,19 @@ test('predict on a folder of images writes maps, scores in input order and heatm
   const good = join(data, readdirSync(data).find((c) => !c.endsWith('.json'))!, 'train', 'good');
   for (const f of readdirSync(good)) copyFileSync(join(good, f), join(imgs, `b-${f}`));
   copyFileSync(join(good, readdirSync(good)[0]), join(imgs, 'a.png'));
+  // The same pixels as lossless WebP: any image extension data reads is an input (protocol's list).
+  await sharp(join(imgs, 'a.png')).webp({ lossless: true }).toFile(join(imgs, 'c.webp'));
   const out = join(dir, 'out-img');
   await pmamba('predict', '--weights', join(dir, 'small.safetensors'), '--input', imgs, '--out', out, '--image-size', '64', '--backend', 'wasm');
   const n = readdirSync(imgs).length;
   assert.deepEqual(readNpy(join(out, 'maps.npy')).shape, [n, 64, 64]);
   const scores = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8')) as number[];
   assert.equal(scores.length, n);
-  // a.png is a copy of the first b-* image: same score, listed first (sorted input order).
+  // a.png is a copy of the first b-* image: same score, listed first (sorted input order);
+  // c.webp, the same pixels again, comes last.
   assert.ok(Math.abs(scores[0] - scores[1]) < 1e-6, `${scores[0]} vs ${scores[1]}`);
-  assert.deepEqual(readdirSync(join(out, 'heatmaps')).sort(), readdirSync(imgs).sort());
+  assert.ok(Math.abs(scores[n - 1] - scores[0]) < 1e-6, `${scores[n - 1]} vs ${scores[0]}`);
+  assert.deepEqual(readdirSync(join(out, 'heatmaps')).sort(), readdirSync(imgs).map((f) => `${basename(f, extname(f))}.png`).sort());
 });
 
 test('bad input exits non-zero with a message naming it', async () => {

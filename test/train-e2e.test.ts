@@ -12,9 +12,9 @@ import { PyramidMamba, exportTeacherWeights, loadTrainerState, presetConfig, rea
 import { METRIC_NAMES, parseEvaluationRecord, parseRoundManifest, type ReportTable } from '@pmamba/protocol';
 import { keys, openStore, type ArtifactStore } from '@pmamba/store';
 import { startWorker, type WorkerHandle } from '@pmamba/worker';
-import { testRedis } from './helpers/redis.ts';
-import { startS3Server, type S3TestServer } from './helpers/s3-server.ts';
-import { tinyConfig, verifyAll } from './helpers/tiny-run.ts';
+import { testRedis } from './support/redis.ts';
+import { startS3Server, type S3TestServer } from './support/s3-server.ts';
+import { tinyConfig, verifyAll } from './support/tiny-run.ts';
 
 const redis = testRedis('e2e');
 let s3: S3TestServer;

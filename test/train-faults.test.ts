@@ -17,10 +17,10 @@ import { readSafetensors, shutdownScanPool } from '@pmamba/model';
 import { JobProgressSchema, parseJobResult, parseRunManifest, redisConnectionFromUrl, type TrainShardPayload } from '@pmamba/protocol';
 import { keys, openStore, type ArtifactStore } from '@pmamba/store';
 import { WorkerRuntime, trainShard } from '@pmamba/worker';
-import { testRedis } from './helpers/redis.ts';
-import { startS3Server, type S3TestServer } from './helpers/s3-server.ts';
-import { startTcpProxy } from './helpers/tcp-proxy.ts';
-import { CLI, ROOT, spawnWorker, tinyConfig, verifyAll, type WorkerProcess } from './helpers/tiny-run.ts';
+import { testRedis } from './support/redis.ts';
+import { startS3Server, type S3TestServer } from './support/s3-server.ts';
+import { startTcpProxy } from './support/tcp-proxy.ts';
+import { CLI, ROOT, spawnWorker, tinyConfig, verifyAll, type WorkerProcess } from './support/tiny-run.ts';
 
 const run = promisify(execFile);
 const redis = testRedis('faults');

@@ -11,9 +11,9 @@ import { after, before, describe, it } from 'node:test';
 import { Coordinator, planRun, type RunOutcome } from '@pmamba/coordinator';
 import { parseRunConfig, type RunConfig } from '@pmamba/protocol';
 import { openStore, type ArtifactStore } from '@pmamba/store';
-import { testRedis } from './helpers/redis.ts';
-import { startS3Server, type S3TestServer } from './helpers/s3-server.ts';
-import { spawnWorker, type WorkerProcess } from './helpers/tiny-run.ts';
+import { testRedis } from './support/redis.ts';
+import { startS3Server, type S3TestServer } from './support/s3-server.ts';
+import { spawnWorker, type WorkerProcess } from './support/tiny-run.ts';
 
 /**
  * Optimiser steps per run, over all jobs and rounds. Measured (wasm, this machine): untrained

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { startWorker } from '@pmamba/worker';
-import { testRedis } from './helpers/redis.ts';
+import { testRedis } from './support/redis.ts';
 
 const redis = testRedis('slots');
 after(() => redis.clear());

@@ -3,10 +3,8 @@
  * that drive a whole run in process.
  *
  * ```ts
- * const outcome = await trainRun({ config: parseRunConfig(yaml), backend: 'wasm', localWorkers: 2 });
+ * const outcome = await trainRun({ config: await loadRunConfig('configs/quickstart.yaml'), backend: 'wasm', localWorkers: 2 });
  * console.log(outcome.teacher, outcome.evaluations.at(-1)?.result.table.mean.mad);
  * ```
  */
-export { trainRun, type TrainRunOptions } from './train-run.ts';
-export { downloadVerified, type DownloadOptions, type DownloadResult } from './weights/download.ts';
-export { WEIGHTS_CATALOG, findWeights, type WeightsEntry } from './weights/catalog.ts';
+export { trainRun } from './train-run.ts';

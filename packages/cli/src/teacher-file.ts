@@ -23,7 +23,7 @@ export async function teacherWeightsFile(config: RunConfig, cwd = process.cwd())
   if (!pin) {
     throw new CliError(
       `model.teacher.weights ${weights} is a URL pmamba has no hash for: set model.teacher.sha256 to the file's sha256, or download it yourself and give the path`,
-      'BAD_OPTION',
+      'E_BAD_OPTION',
     );
   }
   const name = entry?.fileName ?? (basename(new URL(weights).pathname) || 'teacher-weights');

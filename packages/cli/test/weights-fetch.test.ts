@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { WEIGHTS_CATALOG } from '../src/weights/catalog.ts';
 import { downloadVerified, type DownloadEvent } from '../src/weights/download.ts';
-import { WeightsError } from '../src/weights/errors.ts';
+import { WeightsError } from '../src/errors.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 const CLI = join(ROOT, 'packages/cli/src/main.ts');

@@ -8,6 +8,7 @@
  * const merged = averageWeights([{ bytes: a, samples: 160 }, { bytes: b, samples: 80 }]);
  */
 import { readSafetensors, writeSafetensors, type SafeTensor } from '@pmamba/model';
+import { AverageWeightsError } from './errors.ts';
 
 export interface WeightedWeights {
   bytes: Uint8Array;
@@ -15,10 +16,6 @@ export interface WeightedWeights {
   samples: number;
   /** Names the input in errors (e.g. its store key). */
   source?: string;
-}
-
-export class AverageWeightsError extends Error {
-  readonly code = 'E_WEIGHTS_INCOMPATIBLE';
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {

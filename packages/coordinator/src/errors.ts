@@ -9,6 +9,7 @@ export type CoordinatorErrorCode =
   | 'E_RUN_EXISTS' // a new run would overwrite one already in the store
   | 'E_RUN_NOT_FOUND' // --resume names a run the store does not hold
   | 'E_JOB_FAILED' // a job failed for good (its attempts are spent, or its error is permanent)
+  | 'E_WEIGHTS_INCOMPATIBLE' // checkpoints cannot be averaged (none given, bad sample counts, other tensors)
   | 'E_STOPPED'; // the coordinator was closed while the run was in progress
 
 export class CoordinatorError extends Error {
@@ -18,5 +19,13 @@ export class CoordinatorError extends Error {
     super(message, options);
     this.name = 'CoordinatorError';
     this.code = code;
+  }
+}
+
+/** Checkpoints that cannot be averaged: the message names the input and the tensor. */
+export class AverageWeightsError extends CoordinatorError {
+  constructor(message: string) {
+    super('E_WEIGHTS_INCOMPATIBLE', message);
+    this.name = 'AverageWeightsError';
   }
 }

@@ -17,7 +17,7 @@ import {
   type DatasetIndex,
 } from '@pmamba/data';
 import { checkImageSize, presetConfig, type ModelConfig, type ModelConfigInput } from '@pmamba/model';
-import { modelSection, parseRunRecord, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
+import { modelSection, parseRunRecord, runIdStamp, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
 import { keys, type ArtifactStore } from '@pmamba/store';
 import { CoordinatorError } from './errors.ts';
 import { planTeacher } from './teacher.ts';
@@ -108,7 +108,7 @@ export function planClassShards(index: DatasetIndex, config: RunConfig, exclude:
 }
 
 function defaultRunId(now: Date): string {
-  return `run-${now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
+  return `run-${runIdStamp(now)}`;
 }
 
 /**

@@ -14,7 +14,6 @@ import {
   tableToMarkdown,
   type BenchmarkTable,
   type ClassReport,
-  type MetricColumn,
 } from '@pmamba/metrics';
 import {
   METRIC_NAMES,
@@ -53,7 +52,7 @@ export function reportTable(records: readonly EvaluationRecord[]): ReportTable {
 }
 
 /** The table in @pmamba/metrics' form, for its formatters; `columns` picks and orders the metrics shown. */
-export function benchmarkTable(table: ReportTable, columns: readonly MetricColumn[] = METRIC_NAMES): BenchmarkTable {
+export function benchmarkTable(table: ReportTable, columns: readonly MetricName[] = METRIC_NAMES): BenchmarkTable {
   const rows = Object.entries(table.classes).map(([name, m]) => ({
     name,
     metrics: Object.fromEntries(METRIC_NAMES.filter((k) => m[k] !== null).map((k) => [k, m[k] as number])),
@@ -62,7 +61,7 @@ export function benchmarkTable(table: ReportTable, columns: readonly MetricColum
 }
 
 /** The table as Markdown (percentages), as the CLI prints it. */
-export function reportMarkdown(table: ReportTable, columns?: readonly MetricColumn[]): string {
+export function reportMarkdown(table: ReportTable, columns?: readonly MetricName[]): string {
   return tableToMarkdown(benchmarkTable(table, columns));
 }
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readSafetensors, writeSafetensors, type SafeTensor } from '@pmamba/model';
-import { AverageWeightsError, averageWeights } from '../src/average-weights.ts';
+import { averageWeights } from '../src/average-weights.ts';
+import { AverageWeightsError } from '../src/errors.ts';
 
 function file(w: number[], frozen: number[], steps: bigint, meta: Record<string, string> = {}): Uint8Array {
   const tensors = new Map<string, SafeTensor>([

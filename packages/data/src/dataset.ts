@@ -5,6 +5,7 @@
 import { readdir, realpath, stat } from 'node:fs/promises';
 import type { Dirent } from 'node:fs';
 import { basename, extname, join, relative, sep } from 'node:path';
+import { isImageName } from '@pmamba/protocol';
 import { DataError, DatasetLayoutError, handleBadInput, stderrWarning } from './errors.ts';
 import type { BadInputPolicy, DataWarning, WarningHandler } from './errors.ts';
 import type { MaskThreshold } from './mask.ts';
@@ -62,14 +63,6 @@ export interface ReadOptions {
   onWarning?: WarningHandler;
   /** Read only these classes (names as on disk). Default: all. */
   classes?: readonly string[];
-}
-
-/** File extensions treated as images (case-insensitive). */
-export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff', '.webp'];
-
-/** True for a file name with an image extension. */
-export function isImageName(name: string): boolean {
-  return IMAGE_EXTENSIONS.includes(extname(name).toLowerCase());
 }
 
 /** File name without its extension. */

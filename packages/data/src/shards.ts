@@ -8,6 +8,8 @@
  * const shards = planShards([{ className: 'bottle', items: ids }], { maxPerShard: 64, seed: 1 });
  * const workers = assignShards(shards, 4);
  */
+// A plan travels in the run record: planShards yields protocol's Shard, validated as is.
+import type { Shard } from '@pmamba/protocol';
 import { DataError } from './errors.ts';
 import { byName } from './dataset.ts';
 import type { DatasetIndex } from './dataset.ts';
@@ -17,16 +19,6 @@ import { createRng, hashSeed } from './rng.ts';
 export interface ClassItems {
   className: string;
   items: readonly string[];
-}
-
-/** One class's slice of items. */
-export interface Shard {
-  /** `<class>/<index>`, unique within a plan. */
-  id: string;
-  className: string;
-  /** Position of this shard within its class, from 0. */
-  index: number;
-  items: string[];
 }
 
 /** Options of `planShards`. */

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { colormapRgb, decodeImage, heatmapOverlay, writeHeatmapOverlay } from '@pmamba/data';
-import { tempDir, writeSolid } from './helpers.ts';
+import { writeHeatmapOverlay } from '@pmamba/data';
+import { colormapRgb, heatmapOverlay } from '../src/heatmap.ts';
+import { decodeImage } from '../src/image.ts';
+import { tempDir, writeSolid } from './support/helpers.ts';
 
 test('jet runs dark blue → cyan → yellow → dark red; turbo starts dark and ends dark red', () => {
   assert.deepEqual(colormapRgb(0, 'jet'), [0, 0, 128]);

@@ -3,19 +3,11 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-import {
-  IMAGENET_MEAN,
-  IMAGENET_STD,
-  ImageDecodeError,
-  cropBox,
-  decodeBmp,
-  decodeImage,
-  imageInfo,
-  loadImage,
-  loadMask,
-  loadRgb,
-} from '@pmamba/data';
-import { encodeBmp24, encodeBmp32TopDown, encodeBmp8, near, tempDir, writeMask, writeRaw, writeSolid } from './helpers.ts';
+import { loadImage, loadMask, loadRgb } from '@pmamba/data';
+import { IMAGENET_MEAN, IMAGENET_STD, cropBox, decodeImage, imageInfo } from '../src/image.ts';
+import { ImageDecodeError } from '../src/errors.ts';
+import { decodeBmp } from '../src/bmp.ts';
+import { encodeBmp24, encodeBmp32TopDown, encodeBmp8, near, tempDir, writeMask, writeRaw, writeSolid } from './support/helpers.ts';
 
 const norm = (v: number, c: number): number => (v / 255 - IMAGENET_MEAN[c]) / IMAGENET_STD[c];
 

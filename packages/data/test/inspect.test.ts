@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { formatInspect, inspectDataset, readMvtec } from '@pmamba/data';
-import { tempDir, writeMask, writeRaw, writeSolid } from './helpers.ts';
+import { tempDir, writeMask, writeRaw, writeSolid } from './support/helpers.ts';
 
 test('inspect counts classes and defects; verify finds a truncated image and a grey/colour mix', async () => {
   const { dir, cleanup } = await tempDir();

@@ -2,9 +2,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { IMAGENET_MEAN, IMAGENET_STD, ImageDecodeError, batches, loadBatch, readMvtec } from '@pmamba/data';
+import { loadBatch, readMvtec } from '@pmamba/data';
+import { IMAGENET_MEAN, IMAGENET_STD } from '../src/image.ts';
+import { ImageDecodeError } from '../src/errors.ts';
+import { batches } from '../src/loader.ts';
 import type { DataWarning } from '@pmamba/data';
-import { tempDir, writeMask, writeSolid } from './helpers.ts';
+import { tempDir, writeMask, writeSolid } from './support/helpers.ts';
 
 const S = 8;
 

@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NpyError, encodeNpy, npyToFloat32, npyToFloat64, parseNpy, readNpy, writeNpy } from '@pmamba/data';
-import { tempDir } from './helpers.ts';
+import { encodeNpy, npyToFloat32, npyToFloat64, readNpy, writeNpy } from '@pmamba/data';
+import { NpyError } from '../src/errors.ts';
+import { parseNpy } from '../src/npy.ts';
+import { tempDir } from './support/helpers.ts';
 
 // Bytes written by numpy 2.4 `np.save` (base64), so the parser is checked against the real thing.
 const NUMPY = {

@@ -2,18 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  DatasetLayoutError,
-  detectFormat,
-  openDataset,
-  readBtad,
-  readFolder,
-  readMvtec,
-  readMvtecAd2,
-  readVisa,
-} from '@pmamba/data';
+import { openDataset, readMvtec } from '@pmamba/data';
+import { DatasetLayoutError } from '../src/errors.ts';
+import { detectFormat } from '../src/discover.ts';
+import { readBtad } from '../src/btad.ts';
+import { readFolder } from '../src/folder.ts';
+import { readMvtecAd2 } from '../src/mvtec-ad2.ts';
+import { readVisa } from '../src/visa.ts';
 import type { DataWarning, DatasetIndex } from '@pmamba/data';
-import { tempDir, writeMask, writeSolid } from './helpers.ts';
+import { tempDir, writeMask, writeSolid } from './support/helpers.ts';
 
 const S = 8;
 const img = (p: string): Promise<void> => writeSolid(p, S, S, [90, 120, 150]);

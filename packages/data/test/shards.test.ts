@@ -1,8 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { DataError, assignShards, planShards, readMvtec, samplesById, trainItems } from '@pmamba/data';
-import { tempDir, writeSolid } from './helpers.ts';
+import { DataError, assignShards, planShards, readMvtec, samplesById } from '@pmamba/data';
+import { trainItems } from '../src/shards.ts';
+import { tempDir, writeSolid } from './support/helpers.ts';
 
 const items = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}/${String(i).padStart(3, '0')}`);
 

@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { DEFECT_KINDS, SYNTH_CLASSES, inspectDataset, loadMask, readMvtec, renderSynthImage, synthesize } from '@pmamba/data';
+import { SYNTH_CLASSES, inspectDataset, loadMask, readMvtec, synthesize } from '@pmamba/data';
+import { DEFECT_KINDS } from '../src/synth/defects.ts';
+import { renderSynthImage } from '../src/synth/generate.ts';
 import type { RawImage } from '@pmamba/data';
-import { tempDir } from './helpers.ts';
+import { tempDir } from './support/helpers.ts';
 
 async function files(root: string): Promise<Map<string, Buffer>> {
   const out = new Map<string, Buffer>();

@@ -8,12 +8,13 @@
  * const table = buildBenchmarkTable([{ name: 'bottle', metrics }, …], { references });
  * console.log(tableToMarkdown(table));
  */
+import { METRIC_NAMES, type MetricName } from '@pmamba/protocol';
 import { MetricsError } from './errors.ts';
-import { METRIC_COLUMNS, METRIC_KEYS, meanAnomalyDetection, type MetricColumn, type MetricSet } from './metric-set.ts';
+import { meanAnomalyDetection, type MetricSet } from './metric-set.ts';
 import type { ReferenceResult } from './reference-results.ts';
 
 /** Values of one row, fractions; a missing or NaN value prints as "—". */
-export type RowValues = Partial<Record<MetricColumn, number>>;
+export type RowValues = Partial<Record<MetricName, number>>;
 
 /** A class row or the mean row. */
 export interface TableRow {
@@ -32,12 +33,12 @@ export interface ReferenceRow extends TableRow {
 
 /** A table ready to format. */
 export interface BenchmarkTable {
-  columns: readonly MetricColumn[];
+  columns: readonly MetricName[];
   rows: TableRow[];
   mean: TableRow;
   references: ReferenceRow[];
   /** The column whose Δ the formatted tables print. */
-  deltaColumn: MetricColumn;
+  deltaColumn: MetricName;
 }
 
 /** Options of `buildBenchmarkTable`. */
@@ -45,9 +46,9 @@ export interface BenchmarkTableOptions {
   /** Published results to add under the mean row. Default none. */
   references?: readonly ReferenceResult[];
   /** Columns to show, in order. Default the seven metrics and mAD. */
-  columns?: readonly MetricColumn[];
+  columns?: readonly MetricName[];
   /** Column whose Δ is printed beside reference rows. Default `mad`. */
-  deltaColumn?: MetricColumn;
+  deltaColumn?: MetricName;
   /** Name of the mean row. Default `mean`. */
   meanName?: string;
 }
@@ -63,11 +64,11 @@ export function buildBenchmarkTable(
   classes: readonly { name: string; metrics: Partial<MetricSet> }[],
   options: BenchmarkTableOptions = {},
 ): BenchmarkTable {
-  const columns = options.columns ?? METRIC_COLUMNS;
+  const columns = options.columns ?? METRIC_NAMES;
   const deltaColumn = options.deltaColumn ?? 'mad';
   for (const c of [...columns, deltaColumn]) {
-    if (!(METRIC_COLUMNS as readonly string[]).includes(c)) {
-      throw new MetricsError('E_ARGUMENT', `unknown table column '${c}'; use ${METRIC_COLUMNS.join(', ')}`, 'columns');
+    if (!(METRIC_NAMES as readonly string[]).includes(c)) {
+      throw new MetricsError('E_ARGUMENT', `unknown table column '${c}'; use ${METRIC_NAMES.join(', ')}`, 'columns');
     }
   }
   const names = new Set<string>();
@@ -78,7 +79,7 @@ export function buildBenchmarkTable(
     if (names.has(c.name)) throw new MetricsError('E_ARGUMENT', `class '${c.name}' appears twice`, `classes[${i}].name`);
     names.add(c.name);
     const values: RowValues = {};
-    for (const k of METRIC_COLUMNS) {
+    for (const k of METRIC_NAMES) {
       const v = c.metrics[k];
       if (v === undefined) continue;
       if (typeof v !== 'number' || v < 0 || v > 1) {
@@ -95,7 +96,7 @@ export function buildBenchmarkTable(
 
   const meanValues: RowValues = {};
   if (rows.length > 0) {
-    for (const k of METRIC_COLUMNS) {
+    for (const k of METRIC_NAMES) {
       if (!rows.every((r) => known(r.values[k]))) continue;
       meanValues[k] = rows.reduce((s, r) => s + r.values[k]!, 0) / rows.length;
     }
@@ -104,7 +105,7 @@ export function buildBenchmarkTable(
 
   const references: ReferenceRow[] = (options.references ?? []).map((r) => {
     const delta: RowValues = {};
-    for (const k of [...METRIC_KEYS, 'mad'] as const) {
+    for (const k of METRIC_NAMES) {
       const ours = meanValues[k];
       const theirs = r.values[k];
       if (known(ours) && known(theirs)) delta[k] = ours - theirs;

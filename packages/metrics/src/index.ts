@@ -1,38 +1,24 @@
-/** @pmamba/metrics: exact anomaly-detection metrics, curves, benchmark tables and reports. */
+/**
+ * @pmamba/metrics: exact anomaly-detection metrics, curves, benchmark tables and reports.
+ *
+ * ```ts
+ * const { metrics } = computeAllMetrics({ scores, labels, maps, masks, shape: [n, h, w] });
+ * console.log(metrics.i_auroc, metrics.au_pro, metrics.mad); // fractions in [0, 1]
+ * ```
+ */
 export { MetricsError } from './errors.ts';
-export type { MetricsErrorCode } from './errors.ts';
-export { METRIC_KEYS, METRIC_COLUMNS, METRIC_LABELS, meanAnomalyDetection, withMad } from './metric-set.ts';
-export type { MetricKey, MetricColumn, MetricSet } from './metric-set.ts';
-export { rankScores, rankPixels, foldRanking, runFold } from './ranking.ts';
-export type { Ranking, RankingFold, TieGroups, RankPixelsOptions } from './ranking.ts';
-export { labelComponents } from './connected-components.ts';
-export type { Connectivity, Components } from './connected-components.ts';
-export { auroc, aurocFold } from './auroc.ts';
-export { averagePrecision, averagePrecisionFold } from './average-precision.ts';
-export { f1Max, f1MaxFold } from './f1max.ts';
-export type { F1MaxResult } from './f1max.ts';
-export { auPro, auProFold, DEFAULT_FPR_LIMIT } from './au-pro.ts';
-export type { AuProOptions } from './au-pro.ts';
-export { aderF1MaxGridFold, aderAuProFold } from './ader.ts';
-export type { AderExtras } from './ader.ts';
-export { curveDecimator } from './curve-decimation.ts';
-export type { Curve, CurveDecimator } from './curve-decimation.ts';
-export { rocCurveFold, prCurveFold, proCurveFold, DEFAULT_CURVE_BINS } from './curves.ts';
+export { METRIC_LABELS } from './metric-set.ts';
+export type { MetricSet } from './metric-set.ts';
+export { rankScores } from './ranking.ts';
+export { auroc } from './auroc.ts';
+export { averagePrecision } from './average-precision.ts';
+export { f1Max } from './f1max.ts';
+export { DEFAULT_CURVE_BINS } from './curves.ts';
 export { computeAllMetrics } from './all-metrics.ts';
-export type { MetricsInput, AllMetricsOptions, AllMetricsResult, MetricCurves } from './all-metrics.ts';
-export { parseReferenceResults, loadReferenceResults, selectReferences } from './reference-results.ts';
-export type { ReferenceResult } from './reference-results.ts';
-export { buildBenchmarkTable, formatPercent, formatDelta } from './benchmark-table.ts';
-export type { BenchmarkTable, BenchmarkTableOptions, TableRow, ReferenceRow, RowValues } from './benchmark-table.ts';
-export { tableToMarkdown, escapeMarkdownCell } from './table-markdown.ts';
-export type { TableFormatOptions } from './table-markdown.ts';
-export { tableToCsv, csvField } from './table-csv.ts';
-export { tableToJson, tableToJsonObject } from './table-json.ts';
-export type { BenchmarkTableJson } from './table-json.ts';
-export { tableToHtml } from './table-html.ts';
-export type { HtmlTableOptions } from './table-html.ts';
-export { escapeHtml, safeImageUrl } from './html-escape.ts';
-export { curveSvg, rocSvg, prSvg, proSvg } from './svg-curve.ts';
-export type { CurveSeries, CurveSvgOptions } from './svg-curve.ts';
+export type { AllMetricsResult } from './all-metrics.ts';
+export { buildBenchmarkTable } from './benchmark-table.ts';
+export type { BenchmarkTable } from './benchmark-table.ts';
+export { tableToMarkdown } from './table-markdown.ts';
+export { tableToCsv } from './table-csv.ts';
 export { reportHtml } from './report-html.ts';
-export type { ReportOptions, ClassReport, HeatmapLink } from './report-html.ts';
+export type { ClassReport } from './report-html.ts';

@@ -1,25 +1,15 @@
 /**
- * The seven benchmark metrics, their JSON keys and printed names, and mAD (their mean).
+ * The seven benchmark metrics' printed names and mAD (their mean). Their JSON keys
+ * (METRIC_KEYS, METRIC_NAMES) belong to @pmamba/protocol: job results and reports carry them.
  * Values are fractions in [0, 1]; tables print them as percentages.
  */
-
-/** JSON keys of the seven metrics, in the order papers print them. */
-export const METRIC_KEYS = ['i_auroc', 'i_ap', 'i_f1max', 'p_auroc', 'p_ap', 'p_f1max', 'au_pro'] as const;
-
-/** One of the seven metrics. */
-export type MetricKey = (typeof METRIC_KEYS)[number];
-
-/** A table column: the seven metrics and mAD. */
-export type MetricColumn = MetricKey | 'mad';
-
-/** All table columns, mAD last. */
-export const METRIC_COLUMNS: readonly MetricColumn[] = [...METRIC_KEYS, 'mad'];
+import { METRIC_KEYS, type MetricKey, type MetricName } from '@pmamba/protocol';
 
 /** The seven metrics plus mAD, as fractions. */
-export type MetricSet = Record<MetricColumn, number>;
+export type MetricSet = Record<MetricName, number>;
 
 /** Printed names (MambaAD / ADer spelling). */
-export const METRIC_LABELS: Readonly<Record<MetricColumn, string>> = {
+export const METRIC_LABELS: Readonly<Record<MetricName, string>> = {
   i_auroc: 'I-AUROC',
   i_ap: 'I-AP',
   i_f1max: 'I-F1max',

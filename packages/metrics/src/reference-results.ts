@@ -22,8 +22,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
+import { METRIC_KEYS, type MetricKey, type MetricName } from '@pmamba/protocol';
 import { MetricsError } from './errors.ts';
-import { METRIC_KEYS, meanAnomalyDetection, type MetricColumn, type MetricKey } from './metric-set.ts';
+import { meanAnomalyDetection } from './metric-set.ts';
 
 /** One published result, values as fractions. */
 export interface ReferenceResult {
@@ -35,7 +36,7 @@ export interface ReferenceResult {
   /** True for values derived from a relative claim (`relative_to` + `delta`). */
   approximate: boolean;
   /** Known metrics as fractions; `mad` present only when all seven are. */
-  values: Partial<Record<MetricColumn, number>>;
+  values: Partial<Record<MetricName, number>>;
 }
 
 type Raw = Record<string, unknown>;
@@ -127,7 +128,7 @@ export function parseReferenceResults(text: string, file = 'reference results'):
     } else if (entry.delta !== undefined) {
       fail(file, `${where}.delta`, 'needs relative_to (the entry the deltas apply to)');
     }
-    const values: Partial<Record<MetricColumn, number>> = {};
+    const values: Partial<Record<MetricName, number>> = {};
     // Percent → fraction without binary noise (59.2 / 100 is 0.5920000000000001).
     for (const k of METRIC_KEYS) if (percents[k] !== undefined) values[k] = Number((percents[k]! / 100).toPrecision(12));
     const mad = meanAnomalyDetection(values);

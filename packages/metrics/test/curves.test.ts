@@ -1,14 +1,10 @@
 // Curves for plots and the evaluator's approximations' building blocks.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  computeAllMetrics,
-  curveDecimator,
-  foldRanking,
-  prCurveFold,
-  rankScores,
-  rocCurveFold,
-} from '../src/index.ts';
+import { computeAllMetrics, rankScores } from '../src/index.ts';
+import { curveDecimator } from '../src/curve-decimation.ts';
+import { foldRanking } from '../src/ranking.ts';
+import { prCurveFold, rocCurveFold } from '../src/curves.ts';
 import { numpyArange } from '../src/ader.ts';
 
 test('ROC and PR curves: scikit-learn points of a small case, in order', () => {

@@ -2,17 +2,10 @@
 // and a brute-force check of every metric on random tied data.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  auPro,
-  auroc,
-  averagePrecision,
-  computeAllMetrics,
-  f1Max,
-  proCurveFold,
-  rankPixels,
-  rankScores,
-  runFold,
-} from '../src/index.ts';
+import { auroc, averagePrecision, computeAllMetrics, f1Max, rankScores } from '../src/index.ts';
+import { auPro } from '../src/au-pro.ts';
+import { proCurveFold } from '../src/curves.ts';
+import { rankPixels, runFold } from '../src/ranking.ts';
 
 const near = (a: number, b: number, what = ''): void => assert.ok(Math.abs(a - b) < 1e-12, `${what} ${a} vs ${b}`);
 

@@ -2,19 +2,10 @@
 // and the errors users see for bad or degenerate input.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  auPro,
-  auroc,
-  averagePrecision,
-  computeAllMetrics,
-  f1Max,
-  foldRanking,
-  labelComponents,
-  MetricsError,
-  rankPixels,
-  rankScores,
-  type TieGroups,
-} from '../src/index.ts';
+import { auroc, averagePrecision, computeAllMetrics, f1Max, MetricsError, rankScores } from '../src/index.ts';
+import { auPro } from '../src/au-pro.ts';
+import { foldRanking, rankPixels, type TieGroups } from '../src/ranking.ts';
+import { labelComponents } from '../src/connected-components.ts';
 import { radixSortUint32 } from '../src/radix-sort.ts';
 import { float32SortKey, keyToFloat32 } from '../src/sort-keys.ts';
 

@@ -4,7 +4,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { auPro, computeAllMetrics, METRIC_COLUMNS, rankPixels } from '../src/index.ts';
+import { METRIC_NAMES } from '@pmamba/protocol';
+import { computeAllMetrics } from '../src/index.ts';
+import { auPro } from '../src/au-pro.ts';
+import { rankPixels } from '../src/ranking.ts';
 
 interface FixtureCase {
   name: string;
@@ -47,7 +50,7 @@ for (const c of fixture.cases) {
   test(`${c.name}: seven metrics, mAD and evaluator extras match the reference to 1e-5`, () => {
     const { maps, masks } = decode(c);
     const r = computeAllMetrics({ scores: c.scores, labels: c.labels, maps, masks, shape: c.shape }, { ader: true });
-    for (const k of METRIC_COLUMNS) close(r.metrics[k], c.expected[k], `${c.name} ${k}`);
+    for (const k of METRIC_NAMES) close(r.metrics[k], c.expected[k], `${c.name} ${k}`);
     close(r.extra!.p_f1max_ader_grid, c.expected.extra.p_f1max_ader_grid, `${c.name} p_f1max_ader_grid`);
     close(r.extra!.au_pro_ader_100, c.expected.extra.au_pro_ader_100, `${c.name} au_pro_ader_100`);
   });

@@ -1,15 +1,9 @@
 // SVG curves and the HTML report: content shown, and nothing shown unescaped.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  buildBenchmarkTable,
-  computeAllMetrics,
-  curveSvg,
-  MetricsError,
-  reportHtml,
-  rocSvg,
-  safeImageUrl,
-} from '../src/index.ts';
+import { buildBenchmarkTable, computeAllMetrics, MetricsError, reportHtml } from '../src/index.ts';
+import { curveSvg, rocSvg } from '../src/svg-curve.ts';
+import { safeImageUrl } from '../src/html-escape.ts';
 
 function smallRun() {
   const [n, h, w] = [4, 16, 16];

@@ -2,18 +2,11 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import {
-  buildBenchmarkTable,
-  csvField,
-  loadReferenceResults,
-  MetricsError,
-  parseReferenceResults,
-  selectReferences,
-  tableToCsv,
-  tableToHtml,
-  tableToJson,
-  tableToMarkdown,
-} from '../src/index.ts';
+import { buildBenchmarkTable, MetricsError, tableToCsv, tableToMarkdown } from '../src/index.ts';
+import { csvField } from '../src/table-csv.ts';
+import { loadReferenceResults, parseReferenceResults, selectReferences } from '../src/reference-results.ts';
+import { tableToHtml } from '../src/table-html.ts';
+import { tableToJson } from './support/table-json.ts';
 
 const CONFIG = fileURLToPath(new URL('../../../configs/reference-results.yaml', import.meta.url));
 

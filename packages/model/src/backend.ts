@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { BackendError } from './errors.ts';
 
 /** Compute backends in order of preference for `auto`. */
 export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
@@ -7,10 +8,6 @@ export type BackendChoice = BackendName | 'auto';
 
 /** tfjs registers the libtensorflow bindings under this name (GPU or CPU build alike). */
 const TFJS_NODE_BACKEND = 'tensorflow';
-
-export class BackendError extends Error {
-  readonly code = 'BACKEND_UNAVAILABLE';
-}
 
 // Optional packages: not in package.json (their install scripts download libtensorflow);
 // production GPU images install @tensorflow/tfjs-node-gpu next to pmamba.

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ModelConfigError } from './errors.ts';
 
 /** Teacher backbones: ResNet stages layer1..layer3 as in torchvision/timm. */
 export const ENCODER_ARCHS = ['resnet18', 'resnet34', 'resnet50', 'wide_resnet50_2'] as const;
@@ -44,10 +45,6 @@ export function parseModelConfig(input: unknown): ModelConfig {
     throw new ModelConfigError(`invalid model config: ${issues}`);
   }
   return r.data;
-}
-
-export class ModelConfigError extends Error {
-  readonly code = 'MODEL_CONFIG_INVALID';
 }
 
 /** Presets. `reference` equals the public code (ResNet34, 512/256/128/64, depths 3,4,6,3). */

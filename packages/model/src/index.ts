@@ -1,41 +1,29 @@
-/** @pmamba/model: the Pyramid-Mamba detector on tfjs — backends, ops, layers, weights, training, maps. */
+/**
+ * @pmamba/model: the Pyramid-Mamba detector on tfjs — backends, weights, training, anomaly maps.
+ *
+ * ```ts
+ * await useBackend('wasm');
+ * const { model } = loadCheckpoint(readFileSync('model.safetensors'), { source: 'model.safetensors' });
+ * const { maps, scores } = inferAnomalyMaps(model, images, n, 256); // images: n×3×256×256 NCHW, normalised
+ * ```
+ */
 import './ops/register-tfjs-gradients.ts';
-export * from './backend.ts';
-export * from './config.ts';
-export { PyramidMamba, nchwToNhwc, type FeatureMaps, type ForwardOutput } from './model.ts';
-export { EVAL, type ForwardContext, type RandomSource } from './layers/context.ts';
-export { seededRandom, mulberry32 } from './rng.ts';
-export { anomalyMaps, imageScore, gaussianFilter, gaussianKernel, cosineDistance, type AnomalyMaps, type AnomalyMapOptions } from './anomaly-map.ts';
-export { ParamRegistry, type ParamEntry } from './params.ts';
-export { readSafetensors, writeSafetensors, SafetensorsError, type SafeTensor, type SafeFile } from './weights/safetensors.ts';
-export { exportStateDict, importStateDict, importEncoderStateDict, isEncoderOnly, WeightsMismatchError } from './weights/state-dict.ts';
-export { readPth, isPth, PthError, PthGlobalError } from './weights/pth.ts';
-export { PickleError } from './weights/pickle.ts';
-export { ZipError } from './weights/zip.ts';
-export { readTeacherWeights, loadTeacherWeights, teacherArchOf, TeacherArchError } from './weights/teacher-weights.ts';
-export { exportTeacherWeights, teacherTensors } from './weights/teacher-export.ts';
-export { TeacherPretrainer, calibrateEncoder, type PretrainOptions, type PretrainStep } from './teacher/pretrain.ts';
-export { gaussianStem, gaussianFilterBank, gaussianTaps, GAUSSIAN_STEM_SIGMAS } from './teacher/gaussian-stem.ts';
-export { pretextDefects, type PretextBatch, type PretextOptions } from './teacher/pretext-defects.ts';
-export { saveCheckpoint, loadCheckpoint, CONFIG_KEY, type LoadedCheckpoint } from './weights/checkpoint.ts';
-export { applyTestWeights, testValues, testUniform } from './test-weights.ts';
-export { inferAnomalyMaps, type InferOptions } from './infer.ts';
-export { Trainer, type TrainerOptions, type TrainerState, type StepResult } from './training/trainer.ts';
+export { WeightsMismatchError } from './errors.ts';
+export { BACKENDS, useBackend, type BackendChoice, type BackendName } from './backend.ts';
+export { checkImageSize, presetConfig, type EncoderArch, type ModelConfig, type ModelConfigInput, type PresetName } from './config.ts';
+export { PyramidMamba, nchwToNhwc } from './model.ts';
+export { mulberry32 } from './rng.ts';
+export { anomalyMaps, imageScore, cosineDistance } from './anomaly-map.ts';
+export { readSafetensors, writeSafetensors, type SafeTensor } from './weights/safetensors.ts';
+export { exportStateDict, isEncoderOnly } from './weights/state-dict.ts';
+export { isPth } from './weights/pth.ts';
+export { readTeacherWeights, loadTeacherWeights, teacherArchOf } from './weights/teacher-weights.ts';
+export { exportTeacherWeights } from './weights/teacher-export.ts';
+export { TeacherPretrainer, calibrateEncoder } from './teacher/pretrain.ts';
+export { gaussianStem } from './teacher/gaussian-stem.ts';
+export { saveCheckpoint, loadCheckpoint } from './weights/checkpoint.ts';
+export { inferAnomalyMaps } from './infer.ts';
+export { Trainer, type TrainerState } from './training/trainer.ts';
 export { saveTrainerState, loadTrainerState } from './weights/optimizer-state.ts';
 export { reconstructionLoss } from './training/loss.ts';
-export { AdamW, type AdamWOptions, type AdamWState } from './optim/adamw.ts';
-export { clipGradNorm } from './optim/clip-grad-norm.ts';
-export { StepLr } from './optim/lr-schedule.ts';
-export { conv2d } from './ops/conv2d.ts';
-export type { ConvPad } from './ops/conv-padding.ts';
-export { depthwiseConv2d } from './ops/depthwise-conv2d.ts';
-export { matMul } from './ops/matmul.ts';
-export { selectiveScan } from './ops/selective-scan.ts';
-export { pyramidScan, crossScan, type PyramidMode, type ScanParams } from './layers/pyramid-scan.ts';
-export { type NamedVariable, type StateArray, OptimizerStateError } from './optim/adamw.ts';
-export { crossSelectiveScan, CrossSelectiveScanShapeError } from './ops/cross-selective-scan.ts';
-export { configureScanPool, shutdownScanPool, scanPoolOptions, ScanPoolError, type ScanPoolOptions } from './ops/scan-pool.ts';
-export { ScanMemoryError } from './ops/scan-pool-memory.ts';
-export { SelectiveScanShapeError } from './ops/selective-scan.ts';
-export { PyramidScanError } from './layers/pyramid-scan.ts';
-export { ScanParamsError } from './layers/cross-scan.ts';
+export { shutdownScanPool } from './ops/scan/scan-pool.ts';

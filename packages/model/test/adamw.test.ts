@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '../src/ops/register-tfjs-gradients.ts';
 import '@tensorflow/tfjs-backend-wasm';
-import { AdamW, OptimizerStateError } from '../src/optim/adamw.ts';
+import { AdamW } from '../src/optim/adamw.ts';
+import { OptimizerStateError } from '../src/errors.ts';
 import { clipGradNorm } from '../src/optim/clip-grad-norm.ts';
 import { StepLr } from '../src/optim/lr-schedule.ts';
 
@@ -104,7 +105,7 @@ describe('AdamW and clipGradNorm vs torch', () => {
     };
     assert.throws(() => opt.importState(bad), (e: unknown) => {
       assert.ok(e instanceof OptimizerStateError);
-      assert.equal(e.code, 'OPTIMIZER_STATE_MISMATCH');
+      assert.equal(e.code, 'E_OPTIMIZER_STATE_MISMATCH');
       assert.match(e.message, /a\.exp_avg: shape \[4,3\]/);
       assert.match(e.message, /zz\.exp_avg: no such parameter/);
       return true;

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { ModelConfigError, PyramidMamba, checkImageSize, parseModelConfig, presetConfig, useBackend } from '../src/index.ts';
+import { PyramidMamba, checkImageSize, presetConfig, useBackend } from '../src/index.ts';
+import { ModelConfigError } from '../src/errors.ts';
+import { parseModelConfig } from '../src/config.ts';
 import { dropPathRates } from '../src/decoder.ts';
 
 test('the reference preset equals the public code: ResNet34, depths 3,4,6,3, d_state 16, levels 1+2 (+3 above 64)', () => {

@@ -5,7 +5,7 @@ import '../src/ops/register-tfjs-gradients.ts';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { conv2d } from '../src/ops/conv2d.ts';
-import { randn, relErr } from './helpers.ts';
+import { randn, relErr } from './support/helpers.ts';
 
 
 interface Case { n: number; h: number; w: number; cin: number; cout: number; k: number; stride: 1 | 2; bias: boolean }

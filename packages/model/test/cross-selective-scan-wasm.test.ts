@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Fn, module, op } from '../src/ops/cross-selective-scan-wasm-asm.ts';
-import { scanWasm, type ScanWasm } from '../src/ops/cross-selective-scan-wasm.ts';
-import { ScanArena, ScanMemoryError } from '../src/ops/scan-pool-memory.ts';
+import { Fn, module, op } from '../src/ops/scan/cross-selective-scan-wasm-asm.ts';
+import { scanWasm, type ScanWasm } from '../src/ops/scan/cross-selective-scan-wasm.ts';
+import { ScanArena } from '../src/ops/scan/scan-pool-memory.ts';
+import { ScanMemoryError } from '../src/errors.ts';
 import {
   backwardTask, CROSS_DIRECTIONS as K, crossUnits, finishBackward, forwardTask, planParts, runCrossScanPart, type CrossTask,
-} from '../src/ops/cross-selective-scan-kernels.ts';
-import { relErr } from './helpers.ts';
+} from '../src/ops/scan/cross-selective-scan-kernels.ts';
+import { relErr } from './support/helpers.ts';
 
 test('wasm assembler: the documented example builds a module that runs', () => {
   const f = new Fn('double', { at: 'i32' }, {});
@@ -36,7 +37,7 @@ test('scan task memory: arrays are zeroed, aligned, and a request past 4 GiB is 
   assert.ok(b.byteOffset >= a.byteOffset + 5 * 4 + 12, 'slack after each array for 4-lane reads');
   arena.reset();
   assert.deepEqual([...arena.f32(5)], [0, 0, 0, 0, 0]);
-  assert.throws(() => arena.f32(2 ** 30), (e: unknown) => e instanceof ScanMemoryError && e.code === 'SCAN_MEMORY' && /4 GiB/.test(e.message));
+  assert.throws(() => arena.f32(2 ** 30), (e: unknown) => e instanceof ScanMemoryError && e.code === 'E_SCAN_MEMORY' && /4 GiB/.test(e.message));
 });
 
 test('cross scan kernels: the WebAssembly SIMD passes match the JS core, for several backward chunk lengths', () => {

@@ -8,12 +8,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '../src/ops/register-tfjs-gradients.ts';
-import { crossSelectiveScan, CrossSelectiveScanShapeError } from '../src/ops/cross-selective-scan.ts';
-import { selectiveScan } from '../src/ops/selective-scan.ts';
+import { crossSelectiveScan } from '../src/ops/scan/cross-selective-scan.ts';
+import { CrossSelectiveScanShapeError, ScanPoolError } from '../src/errors.ts';
+import { selectiveScan } from './support/selective-scan.ts';
 import { matMul } from '../src/ops/matmul.ts';
-import { configureScanPool, ScanPoolError, scanThreads, shutdownScanPool } from '../src/ops/scan-pool.ts';
+import { configureScanPool, scanThreads, shutdownScanPool } from '../src/ops/scan/scan-pool.ts';
 import { crossScan, scanSizes, type ScanParams } from '../src/layers/cross-scan.ts';
-import { relErr } from './helpers.ts';
+import { relErr } from './support/helpers.ts';
 
 const K = 4;
 const OP_NAMES = ['u', 'delta', 'A', 'Bm', 'Cm', 'Ds', 'deltaBias'] as const;
@@ -199,7 +200,7 @@ test('cross selective scan: mismatched shapes are refused with a coded error', (
   const bad = [...xs];
   bad[1] = tf.zeros([1, 3, 2, K, 4]); // delta of the transposed map
   assert.throws(() => op(...bad), (e: unknown) => e instanceof CrossSelectiveScanShapeError &&
-    e.code === 'CROSS_SELECTIVE_SCAN_SHAPE' && /delta must be \[B,H,W,4,D\]/.test(e.message));
+    e.code === 'E_CROSS_SELECTIVE_SCAN_SHAPE' && /delta must be \[B,H,W,4,D\]/.test(e.message));
   tf.dispose([...xs, bad[1]]);
 });
 
@@ -228,8 +229,8 @@ test('scan pool: a process that used the pool exits without shutting it down', a
   const script = `
     import * as tf from ${url('@tensorflow/tfjs-core')};
     import ${url('@tensorflow/tfjs-backend-cpu')};
-    import { crossSelectiveScan } from ${url('../src/ops/cross-selective-scan.ts')};
-    import { configureScanPool } from ${url('../src/ops/scan-pool.ts')};
+    import { crossSelectiveScan } from ${url('../src/ops/scan/cross-selective-scan.ts')};
+    import { configureScanPool } from ${url('../src/ops/scan/scan-pool.ts')};
     await tf.setBackend('cpu');
     configureScanPool({ threads: 2, minParallelWork: 0 });
     const [B, H, W, D, N] = [1, 4, 4, 128, 4];

@@ -5,7 +5,7 @@ import '../src/ops/register-tfjs-gradients.ts';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { depthwiseConv2d } from '../src/ops/depthwise-conv2d.ts';
-import { randn, relErr } from './helpers.ts';
+import { randn, relErr } from './support/helpers.ts';
 
 
 interface Case { n: number; h: number; w: number; c: number; k: number; bias: boolean }

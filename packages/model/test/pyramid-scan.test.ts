@@ -7,8 +7,9 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '../src/ops/register-tfjs-gradients.ts';
 import { crossScan, type ScanParams } from '../src/layers/cross-scan.ts';
-import { fromWindows, pyramidScan, PyramidScanError, toWindows, type PyramidMode } from '../src/layers/pyramid-scan.ts';
-import { relErr } from './helpers.ts';
+import { fromWindows, pyramidScan, toWindows, type PyramidMode } from '../src/layers/pyramid-scan.ts';
+import { PyramidScanError } from '../src/errors.ts';
+import { relErr } from './support/helpers.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/scan/', import.meta.url));
 
@@ -176,7 +177,7 @@ test('sizes the pyramid cannot split are refused with a coded error', () => {
   const p = randomParams(4, 2, 1, 3);
   const x = tf.zeros([1, 6, 6, 4]) as tf.Tensor4D;
   const refused = (mode: PyramidMode, re: RegExp) => assert.throws(() => pyramidScan(x, p, mode),
-    (e: unknown) => e instanceof PyramidScanError && e.code === 'PYRAMID_SCAN_SIZE' && re.test(e.message));
+    (e: unknown) => e instanceof PyramidScanError && e.code === 'E_PYRAMID_SCAN_SIZE' && re.test(e.message));
   refused({ levels: 3 }, /3 levels need map sides divisible by 4, got 6×6/);
   refused({ reference: true, level3Threshold: 4 }, /needs sides divisible by 4/);
   assert.doesNotThrow(() => tf.dispose(pyramidScan(x, p, { levels: 2 })));

@@ -4,10 +4,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '../src/ops/register-tfjs-gradients.ts';
-import { selectiveScan, SelectiveScanShapeError } from '../src/ops/selective-scan.ts';
-import { selectiveScanNaive } from '../src/ops/selective-scan-naive.ts';
-import { fastExp, scanBackward, scanForward, type ScanShape } from '../src/ops/selective-scan-kernels.ts';
-import { relErr } from './helpers.ts';
+import { selectiveScan, SelectiveScanShapeError } from './support/selective-scan.ts';
+import { selectiveScanNaive } from './support/selective-scan-naive.ts';
+import { fastExp, scanBackward, scanForward, type ScanShape } from '../src/ops/scan/selective-scan-kernels.ts';
+import { relErr } from './support/helpers.ts';
 
 type Case = ScanShape & { deltaScale?: number };
 const NAMES = ['u', 'delta', 'A', 'Bm', 'Cm', 'Ds', 'deltaBias'] as const;
@@ -130,7 +130,7 @@ test('selective scan: mismatched shapes are refused with a coded error', () => {
   const bad = [...xs];
   bad[3] = tf.zeros([1, 2, 5, 2]);
   assert.throws(() => scan(bad),
-    (e: unknown) => e instanceof SelectiveScanShapeError && e.code === 'SELECTIVE_SCAN_SHAPE' && /Bm must be \[B,K,L,N\]/.test(e.message));
+    (e: unknown) => e instanceof SelectiveScanShapeError && e.code === 'E_SELECTIVE_SCAN_SHAPE' && /Bm must be \[B,K,L,N\]/.test(e.message));
   tf.dispose([...xs, bad[3]]);
 });
 

@@ -1,7 +1,11 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { PyramidMamba, TeacherPretrainer, exportTeacherWeights, loadTeacherWeights, mulberry32, presetConfig, pretextDefects, useBackend } from '../src/index.ts';
+import {
+  PyramidMamba, TeacherPretrainer, exportTeacherWeights, loadTeacherWeights, mulberry32, presetConfig,
+  useBackend,
+} from '../src/index.ts';
+import { pretextDefects } from '../src/teacher/pretext-defects.ts';
 
 before(async () => {
   await useBackend('wasm');

@@ -4,9 +4,11 @@ import { readFileSync } from 'node:fs';
 import { crc32, deflateRawSync, gunzipSync } from 'node:zlib';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  ParamRegistry, PyramidMamba, PthGlobalError, PthError, TeacherArchError, ZipError, loadTeacherWeights, nchwToNhwc, presetConfig,
-  readPth, readTeacherWeights, useBackend, type SafeTensor,
+  PyramidMamba, loadTeacherWeights, nchwToNhwc, presetConfig, readTeacherWeights, useBackend, type SafeTensor,
 } from '../src/index.ts';
+import { ParamRegistry } from '../src/params.ts';
+import { PthGlobalError, PthError, TeacherArchError, ZipError } from '../src/errors.ts';
+import { readPth } from '../src/weights/pth.ts';
 import { ResNetEncoder } from '../src/encoder/resnet.ts';
 import { readZipDirectory, readZipEntry } from '../src/weights/zip.ts';
 
@@ -141,19 +143,19 @@ test('a pickle naming any global outside the state-dict whitelist is refused, ne
     const bytes = zip([['evil/data.pkl', evil], ['evil/version', Buffer.from('3\n')]], deflate);
     assert.throws(() => readTeacherWeights(bytes, 'evil.pth'), (e: unknown) => {
       assert.ok(e instanceof PthGlobalError);
-      assert.equal(e.code, 'PTH_GLOBAL_REFUSED');
+      assert.equal(e.code, 'E_PTH_GLOBAL_REFUSED');
       assert.match(e.message, /^evil\.pth: the pickle refers to os\.system, which is not part of a state dict/);
       return true;
     });
   }
   const noPickle = zip([['a/weights.bin', new Uint8Array(8)]], false);
-  assert.throws(() => readPth(noPickle, 'x.zip'), (e: unknown) => e instanceof PthError && e.code === 'PTH_INVALID' && /x\.zip: the zip holds no <name>\/data\.pkl/.test(e.message));
+  assert.throws(() => readPth(noPickle, 'x.zip'), (e: unknown) => e instanceof PthError && e.code === 'E_PTH_INVALID' && /x\.zip: the zip holds no <name>\/data\.pkl/.test(e.message));
 });
 
 test('truncated and corrupt files fail with coded errors naming the file and the fix', () => {
   assert.throws(() => readTeacherWeights(pth.subarray(0, pth.length >> 1), 'cut.pth'), (e: unknown) => {
     assert.ok(e instanceof ZipError);
-    assert.equal(e.code, 'ZIP_INVALID');
+    assert.equal(e.code, 'E_ZIP_INVALID');
     assert.match(e.message, /^cut\.pth: no zip end-of-central-directory record; the file is truncated/);
     return true;
   });
@@ -163,16 +165,16 @@ test('truncated and corrupt files fail with coded errors naming the file and the
   const legacy = file('legacy.pth');
   assert.throws(() => readTeacherWeights(legacy.subarray(0, legacy.length - 100), 'cut-legacy.pth'), (e: unknown) => {
     assert.ok(e instanceof PthError);
-    assert.equal(e.code, 'PTH_INVALID');
+    assert.equal(e.code, 'E_PTH_INVALID');
     assert.match(e.message, /^cut-legacy\.pth: storage \d+ \(\d+ bytes\) is cut off; the file is truncated/);
     return true;
   });
   assert.throws(() => readTeacherWeights(legacy.subarray(0, 300), 'cut-pickle.pth'), (e: unknown) => {
-    assert.equal((e as { code?: string }).code, 'PICKLE_INVALID');
+    assert.equal((e as { code?: string }).code, 'E_PICKLE_INVALID');
     assert.match((e as Error).message, /^cut-pickle\.pth \(data\): pickle is truncated/);
     return true;
   });
-  assert.throws(() => readTeacherWeights(safetensors.subarray(0, 1000), 'cut.safetensors'), { code: 'SAFETENSORS_INVALID' });
+  assert.throws(() => readTeacherWeights(safetensors.subarray(0, 1000), 'cut.safetensors'), { code: 'E_SAFETENSORS_INVALID' });
 });
 
 test('resnet18 weights into a resnet50 teacher fail naming both architectures', () => {
@@ -181,7 +183,7 @@ test('resnet18 weights into a resnet50 teacher fail naming both architectures', 
   new ResNetEncoder(model.params, 'resnet50');
   assert.throws(() => loadTeacherWeights(model, pth, 'resnet18.pth'), (e: unknown) => {
     assert.ok(e instanceof TeacherArchError);
-    assert.equal(e.code, 'TEACHER_ARCH_MISMATCH');
+    assert.equal(e.code, 'E_TEACHER_ARCH_MISMATCH');
     assert.match(e.message, /^resnet18\.pth holds resnet18 weights but the model's teacher is resnet50: set the model config's encoder to 'resnet18'/);
     return true;
   });

@@ -2,8 +2,10 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  PyramidMamba, Trainer, loadCheckpoint, presetConfig, saveCheckpoint, useBackend, CONFIG_KEY, readSafetensors, saveTrainerState, loadTrainerState,
+  PyramidMamba, Trainer, loadCheckpoint, presetConfig, saveCheckpoint, useBackend, readSafetensors,
+  saveTrainerState, loadTrainerState,
 } from '../src/index.ts';
+import { CONFIG_KEY } from '../src/weights/checkpoint.ts';
 
 before(async () => {
   await useBackend('wasm');

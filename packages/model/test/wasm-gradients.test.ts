@@ -6,10 +6,10 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import { conv2d } from '../src/ops/conv2d.ts';
 import { depthwiseConv2d } from '../src/ops/depthwise-conv2d.ts';
-import { gather } from '../src/ops/gather.ts';
+import { gather } from './support/gather.ts';
 import { matMul } from '../src/ops/matmul.ts';
-import { stridedSlice } from '../src/ops/strided-slice.ts';
-import { randn, relErr } from './helpers.ts';
+import { stridedSlice } from './support/strided-slice.ts';
+import { randn, relErr } from './support/helpers.ts';
 
 
 const size = (shape: number[]) => shape.reduce((p, d) => p * d, 1);
@@ -88,8 +88,8 @@ const MODEL_OPS: Record<string, GradCase> = {
   stack: { inputs: [{ shape: [2, 3] }, { shape: [2, 3] }], f: (a, b) => tf.stack([a, b], 1) },
   unstack: { inputs: [{ shape: [3, 2, 4] }], f: (x) => { const [a, , c] = tf.unstack(x); return tf.sub(a, c); } },
   slice: { inputs: [{ shape: [2, 6, 6, 3] }], f: (x) => tf.slice(x, [0, 1, 2, 0], [2, 3, 3, 3]) },
-  'ops/strided-slice': { inputs: [{ shape: [2, 7, 6, 3] }], f: (x) => stridedSlice(x, [0, 1, 0, 0], [2, 7, 6, 3], [1, 2, 2, 1]) },
-  'ops/gather (repeated indices)': { inputs: [{ shape: [2, 5, 3] }], f: (x) => gather(x, [4, 0, 4, 2], 1) },
+  'support/strided-slice': { inputs: [{ shape: [2, 7, 6, 3] }], f: (x) => stridedSlice(x, [0, 1, 0, 0], [2, 7, 6, 3], [1, 2, 2, 1]) },
+  'support/gather (repeated indices)': { inputs: [{ shape: [2, 5, 3] }], f: (x) => gather(x, [4, 0, 4, 2], 1) },
   'LayerNorm (mean/variance over C)': { inputs: [{ shape: [2, 4, 4, 6] }, { shape: [6] }, { shape: [6] }], f: layerNorm },
   'InstanceNorm (over H, W)': { inputs: [{ shape: [2, 4, 4, 3] }], f: (x) => normOver(x, [1, 2]) },
   'BatchNorm train mode (over N, H, W)': { inputs: [{ shape: [3, 4, 4, 3] }, { shape: [3] }, { shape: [3] }], f: (x, w, b) => tf.add(tf.mul(normOver(x, [0, 1, 2]), w), b) },
@@ -141,10 +141,10 @@ describe('tfjs gaps on wasm (each has a replacement in src/ops or a rewrite)', (
   test('depthwise conv gradients: no DepthwiseConv2dNativeBackprop* kernels → ops/depthwise-conv2d', () => {
     throwsOnWasm(() => tf.grad((x: tf.Tensor) => tf.sum(tf.depthwiseConv2d(x as tf.Tensor4D, tf.ones([3, 3, 2, 1]) as tf.Tensor4D, 1, 1)))(x4()), /Kernel 'DepthwiseConv2dNativeBackpropInput' not registered/);
   });
-  test('gather gradient: no UnsortedSegmentSum kernel → ops/gather', () => {
+  test('gather gradient: no UnsortedSegmentSum kernel → test/support/gather', () => {
     throwsOnWasm(() => tf.grad((x: tf.Tensor) => tf.sum(tf.gather(x, [1, 0])))(tf.ones([2, 2])), /Kernel 'UnsortedSegmentSum' not registered/);
   });
-  test('stridedSlice has no gradient on any backend → ops/strided-slice', () => {
+  test('stridedSlice has no gradient on any backend → test/support/strided-slice', () => {
     throwsOnWasm(() => tf.grad((x: tf.Tensor) => tf.sum(tf.stridedSlice(x, [0], [4], [2])))(tf.ones([4])), /gradient function not found for StridedSlice/);
   });
   test('depthToSpace has no gradient on any backend → reshape + transpose', () => {

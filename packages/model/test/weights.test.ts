@@ -2,9 +2,10 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  PyramidMamba, WeightsMismatchError, exportStateDict, importEncoderStateDict, importStateDict, isEncoderOnly,
-  presetConfig, readSafetensors, writeSafetensors, type SafeTensor,
+  PyramidMamba, WeightsMismatchError, exportStateDict, isEncoderOnly, presetConfig, readSafetensors,
+  writeSafetensors, type SafeTensor,
 } from '../src/index.ts';
+import { importEncoderStateDict, importStateDict } from '../src/weights/state-dict.ts';
 
 before(async () => {
   await (await import('../src/backend.ts')).useBackend('wasm');
@@ -47,7 +48,7 @@ test('a name or shape mismatch is one error listing everything that differs', ()
   sd.set('net_s.layers_up.0.blocks.0.smm_blocks.0.self_attention.scans.index_flat9', { dtype: 'I64', shape: [1], data: new BigInt64Array(1) });
   assert.throws(() => importStateDict(model.params, sd, 'w.safetensors'), (e: unknown) => {
     assert.ok(e instanceof WeightsMismatchError);
-    assert.equal(e.code, 'WEIGHTS_MISMATCH');
+    assert.equal(e.code, 'E_WEIGHTS_MISMATCH');
     assert.match(e.message, /w\.safetensors do not match the model/);
     assert.match(e.message, /missing \(1\): mff_oce\.conv1\.weight/);
     assert.match(e.message, /shape mismatch \(1\): net_s\.layers_up\.0\.blocks\.0\.finalconv11\.bias: file \[3\], model \[512\]/);

@@ -6,6 +6,13 @@
 import { z } from 'zod';
 import { ClassNameSchema } from './primitives.ts';
 
+/** JSON keys of the seven benchmark metrics, in the order papers print them. */
+export const METRIC_KEYS = ['i_auroc', 'i_ap', 'i_f1max', 'p_auroc', 'p_ap', 'p_f1max', 'au_pro'] as const;
+export type MetricKey = (typeof METRIC_KEYS)[number];
+/** The seven plus mAD (their mean), last: the columns of every table and report. */
+export const METRIC_NAMES = [...METRIC_KEYS, 'mad'] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+
 const metric = () =>
   z
     .number({ error: 'expected a metric value in [0, 1] or null' })
@@ -13,16 +20,11 @@ const metric = () =>
     .max(1, { error: 'expected a metric value in [0, 1] or null' })
     .nullable();
 
+// Built from METRIC_NAMES so the schema cannot drift from the list (mad: mean of the seven).
+const metricValues = Object.fromEntries(METRIC_NAMES.map((k) => [k, metric()])) as Record<MetricName, ReturnType<typeof metric>>;
+
 export const ClassMetricsSchema = z.strictObject({
-  i_auroc: metric(),
-  i_ap: metric(),
-  i_f1max: metric(),
-  p_auroc: metric(),
-  p_ap: metric(),
-  p_f1max: metric(),
-  au_pro: metric(),
-  /** Mean of the seven above. */
-  mad: metric(),
+  ...metricValues,
   /** Named extras, e.g. the reference evaluator's approximate P-F1max and AU-PRO. */
   extras: z.record(z.string().min(1), metric()).optional(),
 });

@@ -17,11 +17,19 @@ export const nonNegativeNumber = () =>
 export const unitFraction = () =>
   z.number(says('expected a number in (0, 1]')).gt(0, says('expected a number in (0, 1]')).max(1, says('expected a number in (0, 1]'));
 
-/** Run and job ids: one key segment without dots (the store's ID_PATTERN). */
+/**
+ * Run and job ids: one store key segment without dots, so `<job>.json` never collides with a
+ * sibling's name. The store's key functions check ids against this same pattern.
+ */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const ID_MESSAGE = "expected an id of 1-128 letters, digits, '_' or '-', starting with a letter or digit";
 export const RunIdSchema = z.string(says(ID_MESSAGE)).regex(ID_PATTERN, says(ID_MESSAGE));
 export const JobIdSchema = RunIdSchema;
+
+/** The time part of a generated run id: UTC `YYYYMMDD-HHMMSS`, sortable and a valid id segment. */
+export function runIdStamp(now: Date): string {
+  return now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+}
 
 /**
  * A dataset class name (folder name): becomes one store key segment, so no '/', '\', control

@@ -1,6 +1,6 @@
 /**
- * A shard: one class's slice of normal training images — the shape @pmamba/data's planShards
- * produces, so its output validates as is.
+ * A shard: one class's slice of normal training images. @pmamba/data's planShards returns this
+ * type, so its output validates as is.
  */
 import { z } from 'zod';
 import { ClassNameSchema, nonNegativeInt } from './primitives.ts';

@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { loadRunConfig, loadSweep } from '../src/index.ts';
+import { loadRunConfig } from '../src/index.ts';
+import { loadSweep } from '../src/load-config.ts';
 
 const configsDir = fileURLToPath(new URL('../../../configs/', import.meta.url));
 const config = (name: string) => `${configsDir}${name}`;

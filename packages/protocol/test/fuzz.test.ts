@@ -6,17 +6,10 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
-  ConfigError,
-  PayloadError,
-  QUEUE_NAMES,
-  loadRunConfig,
-  parseJobPayload,
-  parseJobResult,
-  parseRunConfig,
-  type FieldIssue,
-  type QueueName,
+  PayloadError, QUEUE_NAMES, loadRunConfig, parseJobPayload, parseJobResult, parseRunConfig, type QueueName,
 } from '../src/index.ts';
-import { PAYLOADS, RESULTS } from './examples.ts';
+import { ConfigError, type FieldIssue } from '../src/errors.ts';
+import { PAYLOADS, RESULTS } from './support/examples.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Path = (string | number)[];

@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
-  JOB_SCHEMAS,
-  PayloadError,
-  ProtocolError,
-  QUEUE_NAMES,
-  parseJobPayload,
-  parseJobResult,
-  parseCheckpointState,
-  parseEvaluationRecord,
-  parseRoundManifest,
-  parseRunConfig,
-  parseRunManifest,
-  parseRunRecord,
-  redisConnectionFromUrl,
-  type QueueName,
-  type RunRecord,
+  PayloadError, ProtocolError, QUEUE_NAMES, parseJobPayload, parseJobResult, parseCheckpointState,
+  parseEvaluationRecord, parseRoundManifest, parseRunConfig, parseRunManifest, parseRunRecord,
+  redisConnectionFromUrl, type QueueName, type RunRecord,
 } from '../src/index.ts';
-import { PAYLOADS, RESULTS, ref } from './examples.ts';
+import { JOB_SCHEMAS } from '../src/jobs.ts';
+import { PAYLOADS, RESULTS, ref } from './support/examples.ts';
 
 describe('queues and job schemas', () => {
   it('has one queue per job kind, each with a payload and a result schema', () => {

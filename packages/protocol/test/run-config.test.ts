@@ -3,7 +3,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ConfigError, expandSweep, loadRunConfig, parseRunConfig, parseRunConfigText, teacherSource, type FieldIssue } from '../src/index.ts';
+import { loadRunConfig, parseRunConfig, teacherSource } from '../src/index.ts';
+import { ConfigError, type FieldIssue } from '../src/errors.ts';
+import { expandSweep } from '../src/sweep.ts';
+import { parseRunConfigText } from '../src/load-config.ts';
 
 const minimal = { dataset: { root: './data' }, training: { rounds: 2, localSteps: 5 } };
 

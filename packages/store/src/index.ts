@@ -1,21 +1,15 @@
-/** @pmamba/store: where artifacts live — a local folder or S3 — with verified, atomic, retried I/O. */
-export type { ArtifactStore, ObjectInfo, ListedObject, PutOptions, StoredObject } from './artifact-store.ts';
-export { BaseArtifactStore } from './artifact-store.ts';
-export { StoreError, HashMismatchError, isStoreError } from './errors.ts';
-export type { StoreErrorCode } from './errors.ts';
-export { validateKey, validatePrefix, joinKey, MAX_KEY_BYTES, MAX_SEGMENT_BYTES, RESERVED_SEGMENT_PREFIX } from './key-path.ts';
+/**
+ * @pmamba/store: where artifacts live — a local folder or S3 — with verified, atomic, retried I/O.
+ *
+ * ```ts
+ * const store = await openStore('s3://bucket/pmamba'); // or file:///var/pmamba
+ * const written = await store.putJson(keys.runRecordKey('run-1'), record); // { key, size, sha256 }
+ * const again = await store.getJson(keys.runRecordKey('run-1')); // verified against its sha256
+ * ```
+ */
+export type { ArtifactStore } from './artifact-store.ts';
+export { isStoreError } from './errors.ts';
 export * as keys from './keys.ts';
-export { ID_PATTERN, UNIFIED_MODEL, REPORT_FORMATS } from './keys.ts';
-export type { ReportFormat } from './keys.ts';
-export { sha256, sha256File, SHA256_PATTERN } from './hash.ts';
-export { withRetry, backoffDelay, DEFAULT_RETRY } from './retry.ts';
-export type { RetryOptions, RetryEvent } from './retry.ts';
-export { LocalArtifactStore } from './local-store.ts';
-export type { LocalStoreOptions } from './local-store.ts';
-export { S3ArtifactStore, createS3Client, MIN_PART_SIZE } from './s3-store.ts';
-export type { S3StoreOptions, S3ClientOptions } from './s3-store.ts';
-export { isTransientS3Error } from './s3-errors.ts';
-export { openStore, parseStoreUrl, DEFAULT_STORE_URL } from './open-store.ts';
-export type { OpenStoreOptions, StoreLocation } from './open-store.ts';
-export { writeManifest, readManifest, describeArtifacts, verifyArtifacts } from './manifest.ts';
-export type { ArtifactManifest, ManifestEntry, ManifestCheck } from './manifest.ts';
+export { sha256 } from './hash.ts';
+export { openStore, parseStoreUrl } from './open-store.ts';
+export { describeArtifacts } from './manifest.ts';

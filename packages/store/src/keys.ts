@@ -27,17 +27,13 @@
  *
  * `<model>` is `unified` in unified mode and the class name in per-class mode.
  */
+// Ids, hashes and report formats are the run's contract: protocol owns them, keys only apply them.
+import { ID_PATTERN, REPORT_FORMATS, SHA256_PATTERN, type ReportFormat } from '@pmamba/protocol';
 import { StoreError } from './errors.ts';
 import { validateKey } from './key-path.ts';
 
-/** Run and job ids: one path segment without dots, so `<job>.json` can never collide with a sibling's name. */
-export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-
 /** The model name used for keys in unified (one model for all classes) mode. */
 export const UNIFIED_MODEL = 'unified';
-
-export const REPORT_FORMATS = ['md', 'csv', 'json', 'html'] as const;
-export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 function id(kind: string, value: string): string {
   if (typeof value !== 'string' || !ID_PATTERN.test(value)) {
@@ -91,9 +87,8 @@ export const mergedTrainerKey = (runId: string, r: number, model: string = UNIFI
 export const roundManifestKey = (runId: string, r: number, model: string = UNIFIED_MODEL): string =>
   `${roundPrefix(runId, r)}merged/${segment('model name', model)}.manifest.json`;
 
-const SHA256 = /^[0-9a-f]{64}$/;
 function hex(kind: string, value: string): string {
-  if (typeof value !== 'string' || !SHA256.test(value)) throw new StoreError('E_STORE_KEY', `invalid ${kind} ${JSON.stringify(value)}: expected 64 lower-case hex digits`);
+  if (typeof value !== 'string' || !SHA256_PATTERN.test(value)) throw new StoreError('E_STORE_KEY', `invalid ${kind} ${JSON.stringify(value)}: expected 64 lower-case hex digits`);
   return value;
 }
 

@@ -18,6 +18,7 @@ import { lstat, mkdir, open, readFile, readdir, realpath, rm, stat, type FileHan
 import { basename, dirname, join, relative, resolve, sep, isAbsolute } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SHA256_PATTERN } from '@pmamba/protocol';
 import {
   BaseArtifactStore,
   type ListedObject,
@@ -27,7 +28,7 @@ import {
 } from './artifact-store.ts';
 import { stageFile, writeAll, writeFileAtomic } from './atomic-file.ts';
 import { HashMismatchError, StoreError } from './errors.ts';
-import { hasher, sha256, SHA256_PATTERN } from './hash.ts';
+import { hasher, sha256 } from './hash.ts';
 import { RESERVED_SEGMENT_PREFIX, validateKey, validatePrefix } from './key-path.ts';
 import { withRetry, type RetryOptions } from './retry.ts';
 

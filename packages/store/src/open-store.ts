@@ -8,14 +8,13 @@
  */
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_STORE_URL } from '@pmamba/protocol';
 import type { ArtifactStore } from './artifact-store.ts';
 import { StoreError } from './errors.ts';
 import { validateKey } from './key-path.ts';
 import { LocalArtifactStore } from './local-store.ts';
 import type { RetryOptions } from './retry.ts';
 import { S3ArtifactStore, type S3StoreOptions } from './s3-store.ts';
-
-export const DEFAULT_STORE_URL = 'file://./artifacts';
 
 export type StoreLocation = { kind: 'file'; path: string } | { kind: 's3'; bucket: string; prefix: string };
 

@@ -18,6 +18,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { SHA256_PATTERN } from '@pmamba/protocol';
 import {
   BaseArtifactStore,
   type ListedObject,
@@ -27,7 +28,7 @@ import {
 } from './artifact-store.ts';
 import { stageFile, writeAll } from './atomic-file.ts';
 import { HashMismatchError, StoreError } from './errors.ts';
-import { hasher, sha256, sha256File, SHA256_PATTERN } from './hash.ts';
+import { hasher, sha256, sha256File } from './hash.ts';
 import { joinKey, validateKey, validatePrefix } from './key-path.ts';
 import { withRetry, type RetryOptions } from './retry.ts';
 import { isTransientS3Error, s3StoreError } from './s3-errors.ts';

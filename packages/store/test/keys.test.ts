@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { keys, validateKey, validatePrefix, joinKey } from '../src/index.ts';
+import { keys } from '../src/index.ts';
+import { validateKey, validatePrefix, joinKey } from '../src/key-path.ts';
 
 describe('artifact keys', () => {
   it('are deterministic paths under runs/<id>/', () => {

@@ -5,8 +5,10 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { LocalArtifactStore, openStore, validateKey } from '../src/index.ts';
-import { fuzzKeys, rejectsWith, storeContract } from './contract.ts';
+import { openStore } from '../src/index.ts';
+import { LocalArtifactStore } from '../src/local-store.ts';
+import { validateKey } from '../src/key-path.ts';
+import { fuzzKeys, rejectsWith, storeContract } from './support/contract.ts';
 
 async function filesUnder(dir: string): Promise<string[]> {
   const out: string[] = [];

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelay, isTransientS3Error, withRetry, type RetryEvent } from '../src/index.ts';
+import { backoffDelay, withRetry, type RetryEvent } from '../src/retry.ts';
+import { isTransientS3Error } from '../src/s3-errors.ts';
 
 const transient = (err: unknown) => (err as Error).message === 'transient';
 

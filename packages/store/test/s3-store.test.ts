@@ -8,10 +8,13 @@ import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { createS3Client, openStore, sha256, validateKey, type ArtifactStore, type RetryEvent } from '../src/index.ts';
-import { fuzzKeys, rejectsWith, storeContract } from './contract.ts';
+import { openStore, sha256, type ArtifactStore } from '../src/index.ts';
+import { createS3Client } from '../src/s3-store.ts';
+import { validateKey } from '../src/key-path.ts';
+import { type RetryEvent } from '../src/retry.ts';
+import { fuzzKeys, rejectsWith, storeContract } from './support/contract.ts';
 
-/** The fields of test/helpers/s3-server.ts's S3TestServer that these tests use. */
+/** The fields of test/support/s3-server.ts's S3TestServer that these tests use. */
 interface S3TestServer {
   endpoint: string;
   bucket: string;
@@ -25,7 +28,7 @@ interface S3TestServer {
 }
 // The helper is shared with the top-level integration tests and sits outside this package's
 // TypeScript project, so it is loaded by URL rather than by a static import.
-const helperUrl = new URL('../../../test/helpers/s3-server.ts', import.meta.url).href;
+const helperUrl = new URL('../../../test/support/s3-server.ts', import.meta.url).href;
 const { startS3Server } = (await import(helperUrl)) as { startS3Server: () => Promise<S3TestServer> };
 
 const MIB = 1024 * 1024;

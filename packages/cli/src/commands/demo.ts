@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
 import { BACKENDS, type BackendChoice } from '@pmamba/model';
+import { runIdStamp } from '@pmamba/protocol';
 import { trainRun } from '../train-run.ts';
 import { configWithOverrides } from './train.ts';
 
@@ -39,7 +40,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     const config = await configWithOverrides(path, { store: args.store });
     const started = Date.now();
     // A fresh run each time: the demo never resumes or overwrites an earlier one.
-    const runId = `${config.run.id ?? 'demo'}-${new Date().toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15)}`;
+    const runId = `${config.run.id ?? 'demo'}-${runIdStamp(new Date())}`;
     await trainRun({
       config,
       runId,

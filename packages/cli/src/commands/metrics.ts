@@ -9,7 +9,8 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { npyToFloat32, npyToFloat64, readNpy, type NpyArray } from '@pmamba/data';
-import { computeAllMetrics, METRIC_COLUMNS, METRIC_LABELS, MetricsError, type AllMetricsResult } from '@pmamba/metrics';
+import { computeAllMetrics, METRIC_LABELS, MetricsError, type AllMetricsResult } from '@pmamba/metrics';
+import { METRIC_NAMES } from '@pmamba/protocol';
 
 interface MetricsArgs {
   scores: string;
@@ -56,7 +57,7 @@ function masksAsUint8(a: NpyArray): Uint8Array {
 }
 
 function humanReport(r: AllMetricsResult): string {
-  const lines = METRIC_COLUMNS.map(
+  const lines = METRIC_NAMES.map(
     (k) => `${METRIC_LABELS[k].padEnd(8)} ${r.metrics[k].toFixed(6)}  (${(r.metrics[k] * 100).toFixed(2)} %)`,
   );
   if (r.extra) {

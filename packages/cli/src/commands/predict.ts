@@ -3,9 +3,8 @@ import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { BACKENDS, inferAnomalyMaps, isEncoderOnly, loadCheckpoint, readSafetensors, useBackend, type BackendChoice } from '@pmamba/model';
 import { loadImage, loadRgb, npyToFloat32, readNpy, writeHeatmapOverlay, writeNpy } from '@pmamba/data';
+import { IMAGE_EXTENSIONS, isImageName } from '@pmamba/protocol';
 import { CliError } from '../errors.ts';
-
-const IMAGE_EXT = new Set(['.png', '.jpg', '.jpeg', '.bmp', '.tif', '.tiff']);
 
 interface PredictArgs {
   weights: string;
@@ -21,10 +20,10 @@ interface PredictArgs {
 async function expandInputs(paths: string[]): Promise<string[]> {
   const files: string[] = [];
   for (const p of paths) {
-    const s = await stat(p).catch(() => { throw new CliError(`input ${p}: no such file or folder`, 'INPUT_MISSING'); });
+    const s = await stat(p).catch(() => { throw new CliError(`input ${p}: no such file or folder`, 'E_INPUT_MISSING'); });
     if (s.isDirectory()) {
-      const names = (await readdir(p)).filter((n) => IMAGE_EXT.has(extname(n).toLowerCase())).sort();
-      if (names.length === 0) throw new CliError(`input folder ${p} holds no images (${[...IMAGE_EXT].join(' ')})`, 'INPUT_EMPTY');
+      const names = (await readdir(p)).filter(isImageName).sort();
+      if (names.length === 0) throw new CliError(`input folder ${p} holds no images (${IMAGE_EXTENSIONS.join(' ')})`, 'E_INPUT_EMPTY');
       files.push(...names.map((n) => join(p, n)));
     } else files.push(p);
   }
@@ -32,7 +31,7 @@ async function expandInputs(paths: string[]): Promise<string[]> {
 }
 
 async function readWeights(path: string) {
-  const bytes = await readFile(path).catch(() => { throw new CliError(`weights ${path}: cannot read the file`, 'WEIGHTS_MISSING'); });
+  const bytes = await readFile(path).catch(() => { throw new CliError(`weights ${path}: cannot read the file`, 'E_WEIGHTS_MISSING'); });
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
@@ -53,13 +52,13 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
     const bytes = await readWeights(args.weights);
     await useBackend(args.backend);
     if (isEncoderOnly(readSafetensors(bytes, args.weights).tensors)) {
-      throw new CliError(`weights ${args.weights} hold only an encoder (torchvision/timm names), not a trained model`, 'WEIGHTS_ENCODER_ONLY');
+      throw new CliError(`weights ${args.weights} hold only an encoder (torchvision/timm names), not a trained model`, 'E_WEIGHTS_ENCODER_ONLY');
     }
     const threshold = args['level3-threshold'];
     const { model, configFromFile } = loadCheckpoint(bytes, {
       source: args.weights,
       override: threshold === undefined ? undefined : (c) => {
-        if (c.pyramid.mode !== 'reference') throw new CliError(`--level3-threshold applies to the reference pyramid mode; ${args.weights} uses levels ${c.pyramid.levels.join(',')}`, 'BAD_OPTION');
+        if (c.pyramid.mode !== 'reference') throw new CliError(`--level3-threshold applies to the reference pyramid mode; ${args.weights} uses levels ${c.pyramid.levels.join(',')}`, 'E_BAD_OPTION');
         return { ...c, pyramid: { mode: 'reference', level3Threshold: threshold } };
       },
     });
@@ -72,14 +71,14 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       const a = readNpy(inputs[0]);
       const [bn, c, h, w] = a.shape;
       if (a.shape.length !== 4 || c !== 3 || h !== w) {
-        throw new CliError(`input ${inputs[0]}: expected N×3×S×S float32 (normalised, NCHW), got shape ${a.shape.join('×')}`, 'INPUT_SHAPE');
+        throw new CliError(`input ${inputs[0]}: expected N×3×S×S float32 (normalised, NCHW), got shape ${a.shape.join('×')}`, 'E_INPUT_SHAPE');
       }
       images = npyToFloat32(a.data);
       n = bn;
       size = h;
     } else {
       for (const f of inputs) {
-        if (!IMAGE_EXT.has(extname(f).toLowerCase())) throw new CliError(`input ${f}: not an image (${[...IMAGE_EXT].join(' ')}) or a single .npy`, 'INPUT_TYPE');
+        if (!isImageName(f)) throw new CliError(`input ${f}: not an image (${IMAGE_EXTENSIONS.join(' ')}) or a single .npy`, 'E_INPUT_TYPE');
       }
       size = args['image-size'];
       n = inputs.length;

@@ -56,13 +56,13 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('local-workers', { type: 'number', describe: 'worker processes to start here (default: training.workers with a private Redis, else 0)' })
       .option('backend', { choices: ['auto', ...BACKENDS] as BackendChoice[], default: 'auto' as BackendChoice, describe: 'compute backend of local workers' })
       .check((a) => {
-        if (!a.config === !a.resume) throw new CliError('give either --config FILE (a new run) or --resume RUN', 'BAD_OPTION');
+        if (!a.config === !a.resume) throw new CliError('give either --config FILE (a new run) or --resume RUN', 'E_BAD_OPTION');
         return true;
       }) as unknown as Argv<TrainArgs>,
   handler: async (args) => {
     const config = args.config ? await configWithOverrides(args.config, { data: args.data, store: args.store, runId: args.runId, teacherWeights: args.teacherWeights }) : undefined;
     if (args.resume && (args.data || args.runId || args.teacherWeights)) {
-      throw new CliError('--data, --run-id and --teacher-weights apply to new runs; a resumed run keeps its own', 'BAD_OPTION');
+      throw new CliError('--data, --run-id and --teacher-weights apply to new runs; a resumed run keeps its own', 'E_BAD_OPTION');
     }
     await trainRun({
       config,

@@ -5,8 +5,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { BACKENDS, type BackendChoice } from '@pmamba/model';
-import { DEFAULT_REDIS_PREFIX } from '@pmamba/protocol';
-import { DEFAULT_STORE_URL } from '@pmamba/store';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL } from '@pmamba/protocol';
 import { PROCESSORS, startWorker, type WorkerEvent, type WorkerQueue } from '@pmamba/worker';
 import { CliError } from '../errors.ts';
 import { resolveRedis } from '../redis.ts';
@@ -61,7 +60,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
   handler: async (args) => {
     const queues = args.queues?.split(',').map((q) => q.trim()) as WorkerQueue[] | undefined;
     const unknown = queues?.filter((q) => !(q in PROCESSORS));
-    if (unknown?.length) throw new CliError(`--queues: unknown queue ${unknown.join(', ')}; choose from ${Object.keys(PROCESSORS).join(', ')}`, 'BAD_OPTION');
+    if (unknown?.length) throw new CliError(`--queues: unknown queue ${unknown.join(', ')}; choose from ${Object.keys(PROCESSORS).join(', ')}`, 'E_BAD_OPTION');
     const redis = await resolveRedis([args.redis, process.env.REDIS_URL], { allowPrivate: false });
     const storeUrl = absoluteStoreUrl(args.store);
     const log = (line: string) => process.stderr.write(`pmamba worker: ${line}\n`);

@@ -14,8 +14,9 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SHA256_PATTERN } from '@pmamba/protocol';
 import { describePin, type WeightsPin } from './catalog.ts';
-import { WeightsError } from './errors.ts';
+import { WeightsError } from '../errors.ts';
 
 /** What a download reports as it goes (for progress bars and logs). */
 export type DownloadEvent =
@@ -287,7 +288,7 @@ export async function hashFile(path: string): Promise<{ sha256: string; bytes: n
 function normalisePin(p: WeightsPin): WeightsPin {
   if (p.sha256 !== undefined) {
     const sha256 = p.sha256.toLowerCase();
-    if (sha256.length !== 64 || !HEX.test(sha256)) {
+    if (!SHA256_PATTERN.test(sha256)) {
       throw new WeightsError('E_WEIGHTS_ARGUMENT', `sha256 must be 64 hex digits, got '${p.sha256}'`);
     }
     return { sha256 };

@@ -15,7 +15,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { matMul } from '../ops/matmul.ts';
-import { crossSelectiveScan } from '../ops/cross-selective-scan.ts';
+import { crossSelectiveScan } from '../ops/scan/cross-selective-scan.ts';
+import { ScanParamsError } from '../errors.ts';
 
 /** Number of scan directions (row, column, reversed row, reversed column). */
 export const SCAN_DIRECTIONS = 4;
@@ -32,10 +33,6 @@ export interface ScanParams {
   readonly aLogs: tf.Tensor2D;
   /** Skip weights D, [K·Di]. */
   readonly ds: tf.Tensor1D;
-}
-
-export class ScanParamsError extends Error {
-  readonly code = 'SCAN_PARAMS_SHAPE';
 }
 
 /** Sizes implied by the parameters; throws if they disagree with each other or with Di. */

@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { crossScan, type ScanParams } from './cross-scan.ts';
+import { PyramidScanError } from '../errors.ts';
 
 export { crossScan, SCAN_DIRECTIONS, type ScanParams } from './cross-scan.ts';
 
@@ -23,10 +24,6 @@ export type PyramidMode =
   | { readonly levels: 1 | 2 | 3 | 4 }
   /** The committed reference; level 3 only for maps wider than level3Threshold (reference default 64). */
   | { readonly reference: true; readonly level3Threshold: number };
-
-export class PyramidScanError extends Error {
-  readonly code = 'PYRAMID_SCAN_SIZE';
-}
 
 /**
  * [B,H,W,D] → [B·s²,H/s,W/s,D]: window (i, j) of image b goes to batch index b·s² + i·s + j

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { OptimizerStateError } from '../errors.ts';
 
 export interface AdamWOptions {
   /** Learning rate; `lr` on the optimizer may be changed between steps (a schedule does). */
@@ -37,10 +38,6 @@ interface Moments {
   m: tf.Variable;
   v: tf.Variable;
   step: number;
-}
-
-export class OptimizerStateError extends Error {
-  readonly code = 'OPTIMIZER_STATE_MISMATCH';
 }
 
 /**

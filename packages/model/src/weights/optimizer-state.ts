@@ -6,7 +6,8 @@
  */
 import type { TrainerState } from '../training/trainer.ts';
 import type { StateArray } from '../optim/adamw.ts';
-import { readSafetensors, writeSafetensors, SafetensorsError, type SafeTensor } from './safetensors.ts';
+import { SafetensorsError } from '../errors.ts';
+import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors.ts';
 
 const KIND = 'pmamba.trainer-state';
 

@@ -5,10 +5,7 @@
  * Python values become: str → string, int → number (bigint beyond 2^53), float → number,
  * bool / None → boolean / null, tuple and list → array, dict → Map, bytes → Uint8Array.
  */
-
-export class PickleError extends Error {
-  readonly code = 'PICKLE_INVALID';
-}
+import { PickleError } from '../errors.ts';
 
 /** A callable stand-in receives the argument tuple. */
 export type PickleCallable = (args: unknown[]) => unknown;

@@ -9,16 +9,7 @@ import { unpickle, type PickleCallable, type PickleHooks } from './pickle.ts';
 import { isZip, readZipDirectory, readZipEntry } from './zip.ts';
 import type { SafeDtype, SafeTensor } from './safetensors.ts';
 import { decodeTensor } from './tensor-decode.ts';
-
-/** Malformed or unsupported file structure. */
-export class PthError extends Error {
-  readonly code = 'PTH_INVALID';
-}
-
-/** The pickle names a global outside the state-dict whitelist. */
-export class PthGlobalError extends Error {
-  readonly code = 'PTH_GLOBAL_REFUSED';
-}
+import { PthError, PthGlobalError } from '../errors.ts';
 
 class StorageType {
   constructor(readonly dtype: SafeDtype, readonly itemSize: number) {}

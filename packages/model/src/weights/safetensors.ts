@@ -3,6 +3,7 @@
  * Header: {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__?: {str: str}}.
  */
 import { ITEM_SIZE, decodeTensor } from './tensor-decode.ts';
+import { SafetensorsError } from '../errors.ts';
 
 export type SafeDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -16,10 +17,6 @@ export interface SafeTensor {
 export interface SafeFile {
   tensors: Map<string, SafeTensor>;
   metadata: Record<string, string>;
-}
-
-export class SafetensorsError extends Error {
-  readonly code = 'SAFETENSORS_INVALID';
 }
 
 /** Parses a safetensors file; `source` names it in errors. */

@@ -2,10 +2,7 @@ import { toTorchPerm, type ParamEntry, type ParamRegistry } from '../params.ts';
 import { permute } from './permute.ts';
 import { assignTorchValues } from '../init.ts';
 import type { SafeTensor } from './safetensors.ts';
-
-export class WeightsMismatchError extends Error {
-  readonly code = 'WEIGHTS_MISMATCH';
-}
+import { WeightsMismatchError } from '../errors.ts';
 
 /** Names the reference saves that carry no information here (identity scan permutations). */
 const IGNORED = /\.scans\.index_flat(_inv)?\d*$/;

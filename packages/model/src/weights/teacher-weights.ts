@@ -7,10 +7,7 @@ import type { PyramidMamba } from '../model.ts';
 import { isPth, readPth } from './pth.ts';
 import { readSafetensors, type SafeTensor } from './safetensors.ts';
 import { importEncoderStateDict, type ImportReport } from './state-dict.ts';
-
-export class TeacherArchError extends Error {
-  readonly code = 'TEACHER_ARCH_MISMATCH';
-}
+import { TeacherArchError } from '../errors.ts';
 
 /** The tensors of a teacher weight file; `fileName` names it in errors. */
 export function readTeacherWeights(bytes: Uint8Array, fileName: string): Map<string, SafeTensor> {

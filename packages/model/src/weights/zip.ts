@@ -4,10 +4,7 @@
  * (so data start 64-byte aligned), hence data offsets come from each local header.
  */
 import { crc32, inflateRawSync } from 'node:zlib';
-
-export class ZipError extends Error {
-  readonly code = 'ZIP_INVALID';
-}
+import { ZipError } from '../errors.ts';
 
 export interface ZipEntry {
   name: string;

@@ -6,6 +6,7 @@
 import type { SandboxedJob } from 'bullmq';
 import { UnrecoverableError, WaitingError } from 'bullmq';
 import { DataError } from '@pmamba/data';
+import { WeightsMismatchError } from '@pmamba/model';
 import { ProtocolError, type JobProgress } from '@pmamba/protocol';
 import { readChildEnv } from '../child-env.ts';
 import { WorkerError } from '../errors.ts';
@@ -45,7 +46,7 @@ export function stopSignal(signal: AbortSignal | undefined): AbortSignal {
 
 function isPermanent(err: unknown): boolean {
   if (err instanceof WorkerError) return err.permanent;
-  return err instanceof ProtocolError || err instanceof DataError || (err as { code?: string } | null)?.code === 'WEIGHTS_MISMATCH';
+  return err instanceof ProtocolError || err instanceof DataError || err instanceof WeightsMismatchError;
 }
 
 /** Runs `work`, turning permanent errors into UnrecoverableError (keeping the message). */

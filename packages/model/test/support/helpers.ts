@@ -1,4 +1,4 @@
-import { mulberry32, normalFrom } from '../src/rng.ts';
+import { mulberry32, normalFrom } from '../../src/rng.ts';
 
 /** Deterministic N(0, 1) samples, identical on every backend. */
 export function randn(n: number, seed: number): Float32Array {

@@ -5,13 +5,13 @@
  * @example
  * JSON.parse(tableToJson(table)).mean.values.mad; // 0.95…
  */
-import type { BenchmarkTable, RowValues } from './benchmark-table.ts';
-import type { MetricColumn } from './metric-set.ts';
+import type { BenchmarkTable, RowValues } from '../../src/benchmark-table.ts';
+import type { MetricName } from '@pmamba/protocol';
 
 /** The JSON document's shape. */
 export interface BenchmarkTableJson {
   units: 'fraction';
-  columns: MetricColumn[];
+  columns: MetricName[];
   classes: { name: string; values: Record<string, number | null> }[];
   mean: { name: string; values: Record<string, number | null> };
   references: {

@@ -23,10 +23,7 @@ import {
 } from './cross-selective-scan-kernels.ts';
 import { runScanTask, scanThreads } from './scan-pool.ts';
 import { scanArena, type ScanArena } from './scan-pool-memory.ts';
-
-export class CrossSelectiveScanShapeError extends Error {
-  readonly code = 'CROSS_SELECTIVE_SCAN_SHAPE';
-}
+import { CrossSelectiveScanShapeError } from '../../errors.ts';
 
 const fmt = (t: tf.Tensor) => `[${t.shape.join(',')}]${t.dtype === 'float32' ? '' : ` ${t.dtype}`}`;
 

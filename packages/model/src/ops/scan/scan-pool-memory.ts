@@ -14,12 +14,9 @@
  */
 import type { Allocator } from './cross-selective-scan-kernels.ts';
 import { sharedWasmMemory, type WasmMemory } from './cross-selective-scan-wasm.ts';
+import { ScanMemoryError } from '../../errors.ts';
 
 const PAGE = 65536;
-
-export class ScanMemoryError extends Error {
-  readonly code = 'SCAN_MEMORY';
-}
 const ALIGN = 16;
 
 export class ScanArena implements Allocator {

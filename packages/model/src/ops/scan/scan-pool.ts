@@ -24,6 +24,7 @@ import { scanWasm, type ScanWasm } from './cross-selective-scan-wasm.ts';
 import { scanArena } from './scan-pool-memory.ts';
 import { controlBlock, SLOT } from './scan-pool-protocol.ts';
 import type { PartMessage } from './scan-pool-worker.ts';
+import { ScanPoolError } from '../../errors.ts';
 
 export interface ScanPoolOptions {
   /**
@@ -36,10 +37,6 @@ export interface ScanPoolOptions {
    * in-thread, where handing them off would cost more than it saves. Default 2^20 (a few ms of scan).
    */
   readonly minParallelWork?: number;
-}
-
-export class ScanPoolError extends Error {
-  readonly code = 'SCAN_POOL';
 }
 
 const THREADS_ENV = 'PMAMBA_SCAN_THREADS';

@@ -1,5 +1,6 @@
 /** Valid payloads, results and manifests, one per schema, for tests to start from. */
-import type { ArtifactRef, JobPayload, JobResult, QueueName } from '../src/index.ts';
+import type { ArtifactRef, QueueName } from '../../src/index.ts';
+import type { JobPayload, JobResult } from '../../src/jobs.ts';
 
 export const sha = (c: string): string => c.repeat(64);
 

@@ -13,10 +13,10 @@
  * const [du] = tf.grads((x: tf.Tensor) => tf.sum(selectiveScan(x, delta, A, Bm, Cm, Ds, deltaBias)))([u]);
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { scanBackward, scanForward, type ScanInputs, type ScanShape } from './selective-scan-kernels.ts';
+import { scanBackward, scanForward, type ScanInputs, type ScanShape } from '../../src/ops/scan/selective-scan-kernels.ts';
 
 export class SelectiveScanShapeError extends Error {
-  readonly code = 'SELECTIVE_SCAN_SHAPE';
+  readonly code = 'E_SELECTIVE_SCAN_SHAPE';
 }
 
 function shapeOf(u: tf.Tensor, delta: tf.Tensor, A: tf.Tensor, Bm: tf.Tensor, Cm: tf.Tensor, Ds: tf.Tensor, deltaBias: tf.Tensor): ScanShape {

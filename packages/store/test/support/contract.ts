@@ -8,7 +8,9 @@ import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readManifest, sha256, writeManifest, type ArtifactStore, type StoreErrorCode } from '../src/index.ts';
+import { sha256, type ArtifactStore } from '../../src/index.ts';
+import { type StoreErrorCode } from '../../src/errors.ts';
+import { readManifest, writeManifest } from './manifest.ts';
 
 export interface ContractFixture {
   store: ArtifactStore;

@@ -1,5 +1,5 @@
-import type { ParamRegistry } from './params.ts';
-import { assignTorchValues } from './init.ts';
+import type { ParamRegistry } from '../../src/params.ts';
+import { assignTorchValues } from '../../src/init.ts';
 
 /**
  * Deterministic, non-trivial weights for cross-implementation tests: every value is a hash of
