@@ -19,8 +19,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { FlowProducer, Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Coordinator, planRun } from '../packages/coordinator/src/index.ts';
-import { loadRunConfig, parseEvaluationRecord, parseJobResult, parseRunConfig, redisConnectionFromUrl } from '../packages/protocol/src/index.ts';
-import { keys, openStore } from '../packages/store/src/index.ts';
+import { layout, loadRunConfig, parseEvaluationRecord, parseJobResult, parseRoundManifest, parseRunConfig, redisConnectionFromUrl } from '../packages/protocol/src/index.ts';
+import { openStore } from '../packages/store/src/index.ts';
 import { childExecArgv } from '../packages/worker/src/index.ts';
 import { testRedis } from '../test/support/redis.ts';
 import { startS3Server } from '../test/support/s3-server.ts';
@@ -76,17 +76,19 @@ async function demoOverhead(): Promise<void> {
     const other = { dataMs: 0, storeMs: 0, modelLoadMs: 0 };
     let jobs = 0;
     for (let r = 0; r < record.plan.rounds; r++) {
-      for (const o of await store.list(keys.roundPrefix('bench', r))) {
-        if (!/\/rounds\/\d+\/[^/]+\.json$/.test(o.key)) continue;
-        const result = await store.getJson(o.key, (v) => parseJobResult('train-shard', v));
-        jobs++;
-        compute += result.timings?.computeMs ?? 0;
-        for (const k of Object.keys(other) as (keyof typeof other)[]) other[k] += result.timings?.[k] ?? 0;
+      for (const model of record.plan.models) {
+        const round = await store.getJson(layout.roundManifestKey('bench', r, model), parseRoundManifest);
+        for (const { jobId } of round.jobs) {
+          const result = await store.getJson(layout.jobResultKey('bench', r, jobId), (v) => parseJobResult('train-shard', v));
+          jobs++;
+          compute += result.timings?.computeMs ?? 0;
+          for (const k of Object.keys(other) as (keyof typeof other)[]) other[k] += result.timings?.[k] ?? 0;
+        }
       }
     }
     let evalCompute = 0;
     let evals = 0;
-    for (const o of await store.list('runs/bench/')) {
+    for (const o of await store.list(layout.runPrefix('bench'))) {
       if (!o.key.endsWith('/metrics.json')) continue;
       const rec = await store.getJson(o.key, parseEvaluationRecord);
       evalCompute += rec.timings?.computeMs ?? 0;

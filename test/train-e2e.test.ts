@@ -7,10 +7,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Coordinator, initWeightsKey, planRun, type CoordinatorEvent } from '@pmamba/coordinator';
+import { Coordinator, planRun, type CoordinatorEvent } from '@pmamba/coordinator';
 import { PyramidMamba, exportTeacherWeights, loadTrainerState, presetConfig, readSafetensors, useBackend } from '@pmamba/model';
-import { METRIC_NAMES, parseEvaluationRecord, parseRoundManifest, type ReportTable } from '@pmamba/protocol';
-import { keys, openStore, type ArtifactStore } from '@pmamba/store';
+import { METRIC_NAMES, layout, parseEvaluationRecord, parseRoundManifest, type ReportTable } from '@pmamba/protocol';
+import { openStore, type ArtifactStore } from '@pmamba/store';
 import { startWorker, type WorkerHandle } from '@pmamba/worker';
 import { testRedis } from './support/redis.ts';
 import { startS3Server, type S3TestServer } from './support/s3-server.ts';
@@ -81,7 +81,7 @@ describe('pmamba train end to end (Redis + S3)', () => {
     const rounds = events.filter((e) => e.type === 'round-finished');
     assert.deepEqual(rounds.map((e) => e.round), [0, 1]);
     for (let r = 0; r < 2; r++) {
-      const m = await store.getJson(keys.roundManifestKey('e2e-unified', r), parseRoundManifest);
+      const m = await store.getJson(layout.roundManifestKey('e2e-unified', r), parseRoundManifest);
       assert.deepEqual(m.jobs.map((j) => j.jobId), ['w0', 'w1']);
       // 2 steps × batch 2 per job.
       assert.equal(m.samples, 8);
@@ -102,7 +102,7 @@ describe('pmamba train end to end (Redis + S3)', () => {
     assert.match(Buffer.from(await store.getBytes('runs/e2e-unified/report/report.md')).toString('utf8'), /\| carpet \|/);
     assert.ok(await store.exists('runs/e2e-unified/eval-at/0/report/report.html'));
 
-    assert.equal(outcome.manifest.models.unified.key, keys.mergedWeightsKey('e2e-unified', 1));
+    assert.equal(outcome.manifest.models.unified.key, layout.mergedWeightsKey('e2e-unified', 1));
     assert.ok((await verifyAll(store, 'runs/e2e-unified/')) > 20);
 
     // The teacher was made first, by one teacher-pretrain job, and stored under its fingerprint;
@@ -111,7 +111,7 @@ describe('pmamba train end to end (Redis + S3)', () => {
     const fp = record.teacher.source === 'self-supervised' ? record.teacher.fingerprint : '';
     assert.deepEqual(events.filter((e) => e.type === 'teacher-started').length, 1);
     const ready = events.find((e) => e.type === 'teacher-ready');
-    assert.ok(ready?.type === 'teacher-ready' && !ready.fromStore && ready.teacher.key === keys.pretextTeacherKey(fp));
+    assert.ok(ready?.type === 'teacher-ready' && !ready.fromStore && ready.teacher.key === layout.pretextTeacherKey(fp));
     assert.match(outcome.teacher, /self-supervised on the training images/);
     assert.match(Buffer.from(await store.getBytes('runs/e2e-unified/report/report.html')).toString('utf8'), new RegExp(`fingerprint ${fp.slice(0, 12)}`));
 
@@ -119,15 +119,15 @@ describe('pmamba train end to end (Redis + S3)', () => {
     // the whole training set: the initial weights hold its convolutions and data statistics, and
     // every job's output carries that very teacher, so averaging copies it unchanged.
     const tensors = async (key: string) => readSafetensors(await store.getBytes(key)).tensors;
-    const init = await tensors(initWeightsKey('e2e-unified'));
-    const made = await tensors(keys.pretextTeacherKey(fp));
+    const init = await tensors(layout.initWeightsKey('e2e-unified'));
+    const made = await tensors(layout.pretextTeacherKey(fp));
     assert.deepEqual(init.get('net_t.layer2.0.conv1.weight')!.data, made.get('layer2.0.conv1.weight')!.data, 'round 0 starts from the self-made teacher');
     const variance = init.get('net_t.layer3.1.bn2.running_var')!.data as Float32Array;
     assert.ok(variance.some((v) => Math.abs(v - 1) > 0.01), 'calibrated statistics differ from the identity init');
     assert.equal((init.get('net_t.bn1.num_batches_tracked')!.data as BigInt64Array)[0], 1n, 'tiny data set: one calibration batch');
     assert.equal(readSafetensors(await store.getBytes(outcome.manifest.models.unified.key)).metadata['pmamba.teacher_sha256'], ready.teacher.sha256, 'the weights name their teacher');
     for (const job of ['w0', 'w1']) {
-      const out = await tensors(keys.jobWeightsKey('e2e-unified', 0, job));
+      const out = await tensors(layout.jobWeightsKey('e2e-unified', 0, job));
       for (const [name, t] of init) if (name.startsWith('net_t.')) assert.deepEqual(out.get(name)!.data, t.data, `${job} ${name}`);
     }
   });
@@ -148,7 +148,7 @@ describe('pmamba train end to end (Redis + S3)', () => {
       const outcome = await coordinator.run(record);
       assert.match(outcome.teacher, /resnet18-teacher\.safetensors \(sha256 [0-9a-f]{12}…\), its own BatchNorm statistics/);
       const given = readSafetensors(await readFile(file)).tensors;
-      const init = readSafetensors(await store.getBytes(initWeightsKey('e2e-weights')));
+      const init = readSafetensors(await store.getBytes(layout.initWeightsKey('e2e-weights')));
       for (const name of ['conv1.weight', 'layer3.1.conv2.weight', 'layer2.0.bn1.running_var', 'layer1.1.bn2.running_mean']) {
         assert.deepEqual(init.tensors.get(`net_t.${name}`)!.data, given.get(name)!.data, name);
       }
@@ -189,14 +189,14 @@ describe('pmamba train end to end (Redis + S3)', () => {
     assert.deepEqual(record.plan.models, ['carpet', 'disc']);
     for (const model of record.plan.models) {
       for (let r = 0; r < 2; r++) {
-        const m = await store.getJson(keys.roundManifestKey('e2e-per-class', r, model), parseRoundManifest);
+        const m = await store.getJson(layout.roundManifestKey('e2e-per-class', r, model), parseRoundManifest);
         assert.equal(m.model, model);
         // Two jobs per model, each on its own shard of the model's class.
         assert.equal(m.jobs.length, 2);
       }
     }
     assert.deepEqual(Object.keys(outcome.models).sort(), ['carpet', 'disc']);
-    assert.equal(outcome.models.disc.key, keys.mergedWeightsKey('e2e-per-class', 1, 'disc'));
+    assert.equal(outcome.models.disc.key, layout.mergedWeightsKey('e2e-per-class', 1, 'disc'));
     assertTable(outcome.evaluations.at(-1)!.result.table, ['carpet', 'disc']);
     await verifyAll(store, 'runs/e2e-per-class/');
   });

@@ -14,8 +14,8 @@ import { after, before, describe, it } from 'node:test';
 import { Job, Queue } from 'bullmq';
 import { Coordinator, planRun } from '@pmamba/coordinator';
 import { readSafetensors, shutdownScanPool } from '@pmamba/model';
-import { JobProgressSchema, parseJobResult, parseRunManifest, redisConnectionFromUrl, type TrainShardPayload } from '@pmamba/protocol';
-import { keys, openStore, type ArtifactStore } from '@pmamba/store';
+import { JobProgressSchema, layout, parseJobResult, parseRunManifest, redisConnectionFromUrl, type TrainShardPayload } from '@pmamba/protocol';
+import { openStore, type ArtifactStore } from '@pmamba/store';
 import { WorkerRuntime, trainShard } from '@pmamba/worker';
 import { testRedis } from './support/redis.ts';
 import { startS3Server, type S3TestServer } from './support/s3-server.ts';
@@ -85,11 +85,11 @@ describe('faults', () => {
       });
       first.child.kill('SIGKILL');
       await first.exited;
-      assert.ok(await store.exists(keys.checkpointStateKey('killed-worker', 0, 'w0')));
+      assert.ok(await store.exists(layout.checkpointStateKey('killed-worker', 0, 'w0')));
 
       const second = worker();
       const result = await outcome;
-      const shard = await store.getJson(keys.jobResultKey('killed-worker', 0, 'w0'), (v) => parseJobResult('train-shard', v));
+      const shard = await store.getJson(layout.jobResultKey('killed-worker', 0, 'w0'), (v) => parseJobResult('train-shard', v));
       assert.ok(shard.resumedFromStep >= 2, `resumed from step ${shard.resumedFromStep}`);
       assert.equal(shard.steps, 6);
       // Images seen before the kill count too: 6 steps of 1 image.
@@ -97,7 +97,7 @@ describe('faults', () => {
       assert.ok(second.lines.some((l) => /resuming from its checkpoint at step [24]\/6 with its optimiser state/.test(l)), second.lines.join('\n'));
       assert.equal(result.evaluations.length, 2);
       // The checkpoint is gone once the result is in; everything left verifies.
-      assert.equal(await store.exists(keys.checkpointStateKey('killed-worker', 0, 'w0')), false);
+      assert.equal(await store.exists(layout.checkpointStateKey('killed-worker', 0, 'w0')), false);
       assert.ok((await verifyAll(store, 'runs/killed-worker/')) > 10);
 
       // The same job run here without interruption computes the very same weights: the
@@ -106,7 +106,17 @@ describe('faults', () => {
       const clean = 'killed-worker-clean';
       const runtime = new WorkerRuntime({ storeUrl: s3.storeUrl('faults'), backend: 'wasm' }, () => undefined);
       const straight = await trainShard(
-        { ...payload, runId: clean, outputKey: keys.jobWeightsKey(clean, 0, 'w0'), checkpointKey: keys.checkpointWeightsKey(clean, 0, 'w0'), trainerOutputKey: keys.jobTrainerKey(clean, 0, 'w0'), initOutputKey: undefined },
+        {
+          ...payload,
+          runId: clean,
+          outputKey: layout.jobWeightsKey(clean, 0, 'w0'),
+          resultKey: layout.jobResultKey(clean, 0, 'w0'),
+          checkpointKey: layout.checkpointWeightsKey(clean, 0, 'w0'),
+          checkpointTrainerKey: layout.checkpointTrainerKey(clean, 0, 'w0'),
+          checkpointStateKey: layout.checkpointStateKey(clean, 0, 'w0'),
+          trainerOutputKey: layout.jobTrainerKey(clean, 0, 'w0'),
+          initOutputKey: undefined,
+        },
         { progress: async () => undefined, log: () => undefined },
         runtime,
       );
@@ -149,7 +159,7 @@ describe('faults', () => {
 
       worker();
       await outcome;
-      const shard = await store.getJson(keys.jobResultKey('handed-back', 0, 'w0'), (v) => parseJobResult('train-shard', v));
+      const shard = await store.getJson(layout.jobResultKey('handed-back', 0, 'w0'), (v) => parseJobResult('train-shard', v));
       assert.ok(shard.resumedFromStep >= 2 && shard.resumedFromStep < 6, `resumed from step ${shard.resumedFromStep}`);
       assert.equal(shard.samples, 6);
     } finally {
@@ -208,14 +218,14 @@ describe('faults', () => {
     const common = ['--redis', redis.url, '--prefix', redis.prefix, '--store', s3.storeUrl('faults'), '--local-workers', '0'];
     const env = { ...process.env, ...s3.env };
     const coordinatorProcess = execFile(process.execPath, ['--import', 'tsx', CLI, 'train', '-c', path, ...common], { cwd: ROOT, env });
-    await until('round 1 to finish', 240_000, async () => ((await store.exists(keys.roundManifestKey('killed-coordinator', 0))) ? true : undefined));
+    await until('round 1 to finish', 240_000, async () => ((await store.exists(layout.roundManifestKey('killed-coordinator', 0))) ? true : undefined));
     coordinatorProcess.kill('SIGKILL');
-    assert.equal(await store.exists(keys.runManifestKey('killed-coordinator')), false);
+    assert.equal(await store.exists(layout.runManifestKey('killed-coordinator')), false);
 
     const { stdout } = await run(process.execPath, ['--import', 'tsx', CLI, 'train', '--resume', 'killed-coordinator', ...common], { cwd: ROOT, env, maxBuffer: 1 << 24 });
     assert.match(stdout, /## killed-coordinator: after 2 of 2 round\(s\)/);
     assert.match(stdout, /mean mAD: untrained \d+\.\d% → trained \d+\.\d%/);
-    const manifest = await store.getJson(keys.runManifestKey('killed-coordinator'), parseRunManifest);
+    const manifest = await store.getJson(layout.runManifestKey('killed-coordinator'), parseRunManifest);
     assert.equal(manifest.rounds, 2);
     await verifyAll(store, 'runs/killed-coordinator/');
   });

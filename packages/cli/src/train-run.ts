@@ -8,7 +8,7 @@ import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Coordinator, CoordinatorError, loadRun, planRun, reportMarkdown, saveReport, type RunOutcome } from '@pmamba/coordinator';
 import { CliError } from './errors.ts';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL, type RunConfig, type RunRecord } from '@pmamba/protocol';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL, layout, type RunConfig, type RunRecord } from '@pmamba/protocol';
 import { openStore, parseStoreUrl, type ArtifactStore } from '@pmamba/store';
 import { startLocalWorkers, type LocalWorkers } from './local-workers.ts';
 import { teacherWeightsFile } from './teacher-file.ts';
@@ -110,7 +110,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
         onWarning: (w) => progress.log(`pmamba: warning [${w.code}] ${w.message}`),
       });
       await coordinator.createRun(record);
-      progress.log(`pmamba: run ${record.runId} planned: ${record.plan.shards.length} shard(s); record at ${storeUrl} runs/${record.runId}/run.json`);
+      progress.log(`pmamba: run ${record.runId} planned: ${record.plan.shards.length} shard(s); record at ${storeUrl} ${layout.runRecordKey(record.runId)}`);
     }
     let outcome: RunOutcome;
     try {

@@ -5,6 +5,7 @@
  * Running it again after a crash returns the manifest already written.
  */
 import {
+  layout,
   parseJobResult,
   parseRoundManifest,
   type AggregatePayload,
@@ -13,7 +14,7 @@ import {
   type RoundManifest,
   type TrainShardResult,
 } from '@pmamba/protocol';
-import { isStoreError, keys, sha256, type ArtifactStore } from '@pmamba/store';
+import { isStoreError, sha256, type ArtifactStore } from '@pmamba/store';
 import { averageWeights } from './average-weights.ts';
 import { CoordinatorError } from './errors.ts';
 
@@ -32,7 +33,7 @@ export async function readCompleteRound(store: ArtifactStore, key: string): Prom
 }
 
 async function jobResult(store: ArtifactStore, payload: AggregatePayload, jobId: string): Promise<TrainShardResult> {
-  const key = keys.jobResultKey(payload.runId, payload.round, jobId);
+  const key = layout.jobResultKey(payload.runId, payload.round, jobId);
   try {
     return await store.getJson(key, (v) => parseJobResult('train-shard', v, jobId));
   } catch (err) {

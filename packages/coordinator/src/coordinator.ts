@@ -15,6 +15,7 @@ import {
   JobProgressSchema,
   PayloadError,
   QUEUE_NAMES,
+  layout,
   parseJobPayload,
   parseJobResult,
   parseRunManifest,
@@ -26,11 +27,10 @@ import {
   type RunManifest,
   type RunRecord,
 } from '@pmamba/protocol';
-import { describeArtifacts, isStoreError, keys, type ArtifactStore } from '@pmamba/store';
+import { describeArtifacts, isStoreError, type ArtifactStore } from '@pmamba/store';
 import { aggregateRound, readCompleteRound } from './aggregate.ts';
 import { CoordinatorError } from './errors.ts';
 import { evaluationFlow, evaluationRounds, roundFlow } from './flows.ts';
-import { initWeightsKey, evaluationKeys } from './keys.ts';
 import { JOB_OPTIONS, openQueues, type QueueTarget, type Queues } from './queues.ts';
 import { bullIds } from './job-ids.ts';
 import { runModelConfig } from './plan.ts';
@@ -106,7 +106,7 @@ function permanent<T>(fn: () => T): T {
 
 /** Reads a run's record from the store; E_RUN_NOT_FOUND names the store. */
 export async function loadRun(store: ArtifactStore, runId: string): Promise<RunRecord> {
-  const key = keys.runRecordKey(runId);
+  const key = layout.runRecordKey(runId);
   try {
     return await store.getJson(key, (v) => parseRunRecord(v, key));
   } catch (err) {
@@ -147,7 +147,7 @@ export class Coordinator {
 
   /** Writes a new run's record; E_RUN_EXISTS if the store already holds that run. */
   async createRun(record: RunRecord): Promise<void> {
-    const key = keys.runRecordKey(record.runId);
+    const key = layout.runRecordKey(record.runId);
     if (await this.store.exists(key)) {
       throw new CoordinatorError(
         'E_RUN_EXISTS',
@@ -175,7 +175,7 @@ export class Coordinator {
       if (r === record.plan.rounds) return models;
       const entries = await Promise.all(
         record.plan.models.map(async (m) => {
-          const manifest = await readCompleteRound(this.store, keys.roundManifestKey(record.runId, r - 1, m));
+          const manifest = await readCompleteRound(this.store, layout.roundManifestKey(record.runId, r - 1, m));
           if (!manifest) throw new CoordinatorError('E_JOB_FAILED', `round ${r - 1} of ${m} has no manifest although later rounds finished`);
           return [m, manifest.weights] as const;
         }),
@@ -200,7 +200,7 @@ export class Coordinator {
 
   /** The seed-initialised weights round 0's jobs saved. */
   private async initialWeights(record: RunRecord): Promise<ArtifactRef> {
-    const key = initWeightsKey(record.runId);
+    const key = layout.initWeightsKey(record.runId);
     const found = await this.store.head(key);
     if (!found?.sha256) throw new CoordinatorError('E_JOB_FAILED', `round 0 finished but left no initial weights at ${key} in ${this.store.url}`);
     return { key, sha256: found.sha256, size: found.size };
@@ -269,7 +269,7 @@ export class Coordinator {
     let weights: ArtifactRef | null = null;
     let trainer: ArtifactRef | undefined;
     for (let round = 0; round < rounds; round++) {
-      const done = await readCompleteRound(this.store, keys.roundManifestKey(record.runId, round, model));
+      const done = await readCompleteRound(this.store, layout.roundManifestKey(record.runId, round, model));
       if (done) {
         weights = done.weights;
         trainer = done.trainer;
@@ -415,8 +415,7 @@ export class Coordinator {
   }
 
   private async writeRunManifest(record: RunRecord, models: Record<string, ArtifactRef>, final: ReportResult): Promise<RunManifest> {
-    const where = evaluationKeys(record.runId, record.plan.rounds, record.plan.rounds);
-    const described = await describeArtifacts(this.store, record.plan.classes.map((c) => where.metricsKey(c)));
+    const described = await describeArtifacts(this.store, record.plan.classes.map((c) => layout.evalMetricsKey(record.runId, c)));
     const manifest = parseRunManifest({
       kind: 'pmamba.run-manifest',
       version: 1,
@@ -428,7 +427,7 @@ export class Coordinator {
       table: final.table,
       createdAt: new Date().toISOString(),
     });
-    await this.store.putJson(keys.runManifestKey(record.runId), manifest);
+    await this.store.putJson(layout.runManifestKey(record.runId), manifest);
     return manifest;
   }
 

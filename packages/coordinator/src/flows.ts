@@ -8,6 +8,7 @@ import type { FlowJob } from 'bullmq';
 import { assignShards, hashSeed } from '@pmamba/data';
 import {
   QUEUE_NAMES,
+  layout,
   type AggregatePayload,
   type ArtifactRef,
   type EvaluatePayload,
@@ -16,9 +17,7 @@ import {
   type Shard,
   type TrainShardPayload,
 } from '@pmamba/protocol';
-import { keys } from '@pmamba/store';
 import { bullIds, shardJobName } from './job-ids.ts';
-import { evaluationKeys, initWeightsKey } from './keys.ts';
 import { JOB_OPTIONS } from './queues.ts';
 import { runModelConfig } from './plan.ts';
 import { describeTeacher } from './teacher.ts';
@@ -63,17 +62,20 @@ export function roundFlow(record: RunRecord, modelIndex: number, round: number, 
       model,
       shards,
       init,
-      ...(init === null ? { initOutputKey: initWeightsKey(runId), ...(teacher ? { teacher } : {}) } : {}),
+      ...(init === null ? { initOutputKey: layout.initWeightsKey(runId), ...(teacher ? { teacher } : {}) } : {}),
       ...(initTrainer ? { initTrainer } : {}),
-      trainerOutputKey: keys.jobTrainerKey(runId, round, jobId),
+      trainerOutputKey: layout.jobTrainerKey(runId, round, jobId),
       ...(t.localSteps !== undefined ? { localSteps: t.localSteps } : { localEpochs: t.localEpochs }),
       batchSize: t.batchSize,
       lr: roundLr(record, round),
       // Each job draws its own batches and noise, the same on every retry.
       seed: hashSeed(t.seed, round, jobId),
-      configKey: keys.runRecordKey(runId),
-      outputKey: keys.jobWeightsKey(runId, round, jobId),
-      checkpointKey: keys.checkpointWeightsKey(runId, round, jobId),
+      configKey: layout.runRecordKey(runId),
+      outputKey: layout.jobWeightsKey(runId, round, jobId),
+      resultKey: layout.jobResultKey(runId, round, jobId),
+      checkpointKey: layout.checkpointWeightsKey(runId, round, jobId),
+      checkpointTrainerKey: layout.checkpointTrainerKey(runId, round, jobId),
+      checkpointStateKey: layout.checkpointStateKey(runId, round, jobId),
       checkpointEverySteps: t.checkpointEverySteps,
     };
     return {
@@ -88,9 +90,9 @@ export function roundFlow(record: RunRecord, modelIndex: number, round: number, 
     round,
     model,
     jobIds: jobs.map((j) => j.jobId),
-    outputKey: keys.mergedWeightsKey(runId, round, model),
-    manifestKey: keys.roundManifestKey(runId, round, model),
-    trainerOutputKey: keys.mergedTrainerKey(runId, round, model),
+    outputKey: layout.mergedWeightsKey(runId, round, model),
+    manifestKey: layout.roundManifestKey(runId, round, model),
+    trainerOutputKey: layout.mergedTrainerKey(runId, round, model),
     lastRound: round === record.plan.rounds - 1,
   };
   return {
@@ -103,24 +105,33 @@ export function roundFlow(record: RunRecord, modelIndex: number, round: number, 
 }
 
 /**
+ * Where the evaluation after `atRound` rounds goes in the layout: the last round's under the
+ * run's standard keys (undefined), an earlier one's apart (the round).
+ */
+function earlierRound(record: RunRecord, atRound: number): number | undefined {
+  return atRound === record.plan.rounds ? undefined : atRound;
+}
+
+/**
  * The evaluation of the weights after `atRound` rounds (0: the untrained initial weights):
  * `weights(model)` gives each model's weights at that point.
  */
 export function evaluationFlow(record: RunRecord, atRound: number, weights: (model: string) => ArtifactRef, teacherFile?: ArtifactRef): FlowJob {
   const { runId } = record;
   const perClass = record.plan.mode === 'per-class';
-  const where = evaluationKeys(runId, atRound, record.plan.rounds);
+  const earlier = earlierRound(record, atRound);
   const e = record.config.evaluation;
   const children = record.plan.classes.map((className, c) => {
-    const model = perClass ? className : keys.UNIFIED_MODEL;
+    const model = perClass ? className : layout.UNIFIED_MODEL;
     const data: EvaluatePayload = {
       runId,
       className,
       model,
       weights: weights(model),
-      configKey: keys.runRecordKey(runId),
-      metricsKey: where.metricsKey(className),
+      configKey: layout.runRecordKey(runId),
+      metricsKey: layout.evalMetricsKey(runId, className, earlier),
       heatmaps: e.heatmaps,
+      heatmapsPrefix: layout.heatmapsPrefix(runId, className, earlier),
     };
     return {
       name: QUEUE_NAMES.evaluate,
@@ -134,8 +145,8 @@ export function evaluationFlow(record: RunRecord, atRound: number, weights: (mod
     runId,
     classes: record.plan.classes,
     formats: e.reportFormats,
-    metricsKeys: Object.fromEntries(record.plan.classes.map((c) => [c, where.metricsKey(c)])),
-    reportPrefix: where.reportPrefix,
+    metricsKeys: Object.fromEntries(record.plan.classes.map((c) => [c, layout.evalMetricsKey(runId, c, earlier)])),
+    reportKeys: Object.fromEntries(e.reportFormats.map((f) => [f, layout.reportKey(runId, f, earlier)])),
     title: `${record.config.run.name ?? runId}: ${trained}`,
     notes: [
       `run ${runId}, ${record.plan.mode} mode, ${record.plan.classes.length} class(es), model preset ${record.config.model.preset}`,

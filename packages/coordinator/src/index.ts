@@ -16,4 +16,3 @@ export { planRun } from './plan.ts';
 export { Coordinator, loadRun } from './coordinator.ts';
 export type { CoordinatorEvent, RunOutcome } from './coordinator.ts';
 export { saveReport, reportMarkdown } from './report.ts';
-export { initWeightsKey } from './keys.ts';

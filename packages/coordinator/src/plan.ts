@@ -17,8 +17,8 @@ import {
   type DatasetIndex,
 } from '@pmamba/data';
 import { checkImageSize, presetConfig, type ModelConfig, type ModelConfigInput } from '@pmamba/model';
-import { modelSection, parseRunRecord, runIdStamp, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
-import { keys, type ArtifactStore } from '@pmamba/store';
+import { layout, modelSection, parseRunRecord, runIdStamp, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
+import type { ArtifactStore } from '@pmamba/store';
 import { CoordinatorError } from './errors.ts';
 import { planTeacher } from './teacher.ts';
 
@@ -140,10 +140,10 @@ export async function planRun(config: RunConfig, options: PlanOptions = {}): Pro
   const perClass = config.training.mode === 'per-class';
 
   const runId = options.runId ?? config.run.id ?? defaultRunId(now);
-  keys.runPrefix(runId);
+  layout.runPrefix(runId); // E_STORE_KEY unless the id is one key segment
   const draft = {
     config,
-    plan: { mode: config.training.mode, classes, models: perClass ? classes : [keys.UNIFIED_MODEL], shards, rounds: config.training.rounds },
+    plan: { mode: config.training.mode, classes, models: perClass ? classes : [layout.UNIFIED_MODEL], shards, rounds: config.training.rounds },
   };
   const teacher = await planTeacher(config, modelConfig, index, draft, {
     cwd: options.cwd ?? process.cwd(),
@@ -165,5 +165,5 @@ export async function planRun(config: RunConfig, options: PlanOptions = {}): Pro
     teacher,
     software: { pmamba: '0.1.0', node: process.versions.node },
   };
-  return parseRunRecord(record, keys.runRecordKey(runId));
+  return parseRunRecord(record, layout.runRecordKey(runId));
 }

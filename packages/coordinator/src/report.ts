@@ -17,6 +17,7 @@ import {
 } from '@pmamba/metrics';
 import {
   METRIC_NAMES,
+  layout,
   parseEvaluationRecord,
   parseRunRecord,
   type ClassMetrics,
@@ -27,7 +28,7 @@ import {
   type ReportResult,
   type ReportTable,
 } from '@pmamba/protocol';
-import { keys, type ArtifactStore } from '@pmamba/store';
+import type { ArtifactStore } from '@pmamba/store';
 
 const CONTENT_TYPES: Record<ReportFormat, string> = {
   md: 'text/markdown; charset=utf-8',
@@ -81,17 +82,17 @@ async function htmlClass(store: ArtifactStore, record: EvaluationRecord): Promis
 }
 
 export async function writeReport(store: ArtifactStore, payload: ReportPayload): Promise<ReportResult> {
-  const run = await store.getJson(keys.runRecordKey(payload.runId), (v) => parseRunRecord(v, keys.runRecordKey(payload.runId)));
+  const runKey = layout.runRecordKey(payload.runId);
+  const run = await store.getJson(runKey, (v) => parseRunRecord(v, runKey));
   const records = await Promise.all(
     payload.classes.map(async (c) => {
-      const key = payload.metricsKeys?.[c] ?? keys.evalMetricsKey(payload.runId, c);
+      const key = payload.metricsKeys[c]!;
       return store.getJson(key, (v) => parseEvaluationRecord(v, key));
     }),
   );
   const table = reportTable(records);
   const columns = run.config.evaluation.metrics;
   const bench = benchmarkTable(table, columns);
-  const prefix = payload.reportPrefix ?? `${keys.runPrefix(payload.runId)}report`;
   const render: Record<ReportFormat, () => Promise<string>> = {
     md: async () => tableToMarkdown(bench),
     csv: async () => tableToCsv(bench),
@@ -107,7 +108,7 @@ export async function writeReport(store: ArtifactStore, payload: ReportPayload):
   };
   const artifacts = [];
   for (const format of payload.formats) {
-    const written = await store.putBytes(`${prefix}/report.${format}`, Buffer.from(await render[format](), 'utf8'), { contentType: CONTENT_TYPES[format] });
+    const written = await store.putBytes(payload.reportKeys[format]!, Buffer.from(await render[format](), 'utf8'), { contentType: CONTENT_TYPES[format] });
     artifacts.push({ key: written.key, sha256: written.sha256, size: written.size });
   }
   return { runId: payload.runId, table, artifacts };

@@ -13,8 +13,8 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DatasetIndex } from '@pmamba/data';
 import { isPth, readTeacherWeights, teacherArchOf, type ModelConfig } from '@pmamba/model';
-import { TeacherPretrainPayloadSchema, modelSection, teacherSource, type RunConfig, type RunRecord, type TeacherPretrainPayload, type TeacherRef } from '@pmamba/protocol';
-import { keys, sha256, type ArtifactStore } from '@pmamba/store';
+import { TeacherPretrainPayloadSchema, layout, modelSection, teacherSource, type RunConfig, type RunRecord, type TeacherPretrainPayload, type TeacherRef } from '@pmamba/protocol';
+import { sha256, type ArtifactStore } from '@pmamba/store';
 import { CoordinatorError } from './errors.ts';
 
 /** Bumped whenever the pretext task changes, so no run reuses a teacher made another way. */
@@ -60,7 +60,7 @@ async function teacherFile(config: RunConfig, model: ModelConfig, options: Teach
   if (teacher.sha256 && digest !== teacher.sha256) {
     throw new CoordinatorError('E_CONFIG', `model.teacher.weights ${path} has sha256 ${digest}, but model.teacher.sha256 pins ${teacher.sha256}`);
   }
-  const key = keys.teacherFileKey(digest, isPth(bytes) ? 'pth' : 'safetensors');
+  const key = layout.teacherFileKey(digest, isPth(bytes) ? 'pth' : 'safetensors');
   const found = await options.store.head(key);
   const stored = found?.sha256 === digest ? { key, sha256: digest, size: bytes.length } : await options.store.putBytes(key, bytes);
   return { source: 'weights', from, file: { key, sha256: stored.sha256, size: stored.size }, batchNorm: teacherSource(teacher).batchNorm };
@@ -105,7 +105,7 @@ export function teacherPretrainPayload(record: RunRecord, fingerprint: string): 
   return TeacherPretrainPayloadSchema.parse({
     fingerprint,
     runId: record.runId,
-    configKey: keys.runRecordKey(record.runId),
+    configKey: layout.runRecordKey(record.runId),
     items: pretrainItems(record),
     steps: p.steps,
     batchSize: p.batchSize,
@@ -114,11 +114,11 @@ export function teacherPretrainPayload(record: RunRecord, fingerprint: string): 
     stem: teacherSource(modelSection(record.config.model).teacher).stem,
     seed: record.config.training.seed,
     checkpointEverySteps: p.checkpointEverySteps,
-    outputKey: keys.pretextTeacherKey(fingerprint),
-    recordKey: keys.pretextTeacherRecordKey(fingerprint),
-    checkpointKey: keys.pretextCheckpointKey(fingerprint),
-    checkpointTrainerKey: keys.pretextCheckpointTrainerKey(fingerprint),
-    checkpointStateKey: keys.pretextCheckpointStateKey(fingerprint),
+    outputKey: layout.pretextTeacherKey(fingerprint),
+    recordKey: layout.pretextTeacherRecordKey(fingerprint),
+    checkpointKey: layout.pretextCheckpointKey(fingerprint),
+    checkpointTrainerKey: layout.pretextCheckpointTrainerKey(fingerprint),
+    checkpointStateKey: layout.pretextCheckpointStateKey(fingerprint),
   });
 }
 

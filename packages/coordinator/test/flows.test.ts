@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseJobPayload, parseRunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
+import { layout, parseJobPayload, parseRunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
 import { bullIds } from '../src/job-ids.ts';
 import { evaluationFlow, evaluationRounds, roundFlow, roundLr, shardJobs } from '../src/flows.ts';
-import { evaluationKeys } from '../src/keys.ts';
 
 function shards(className: string, n: number, per: number): Shard[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -55,6 +54,11 @@ describe('run flows', () => {
     const payload = parseJobPayload('train-shard', flow.children![0].data);
     assert.equal(payload.outputKey, 'runs/r1/rounds/2/w0.safetensors');
     assert.equal(payload.checkpointKey, 'runs/r1/rounds/2/checkpoints/w0.safetensors');
+    // Every key the job writes is in its payload.
+    assert.equal(payload.resultKey, 'runs/r1/rounds/2/w0.json');
+    assert.equal(payload.checkpointTrainerKey, 'runs/r1/rounds/2/checkpoints/w0.trainer.safetensors');
+    assert.equal(payload.checkpointStateKey, 'runs/r1/rounds/2/checkpoints/w0.json');
+    assert.equal(payload.trainerOutputKey, 'runs/r1/rounds/2/w0.trainer.safetensors');
     assert.equal(payload.lr, 0.005);
     assert.deepEqual(payload.init, init);
     // The same record gives the same flow: a restarted coordinator re-adds identical jobs.
@@ -82,7 +86,13 @@ describe('run flows', () => {
     assert.equal(flow.queueName, 'report');
     const child = parseJobPayload('evaluate', flow.children![1].data);
     assert.equal(child.metricsKey, 'runs/r1/eval-at/0/cable/metrics.json');
-    assert.equal(parseJobPayload('report', flow.data).reportPrefix, 'runs/r1/eval-at/0/report');
-    assert.equal(evaluationKeys('r1', 4, 4).metricsKey('cable'), 'runs/r1/eval/cable/metrics.json');
+    assert.equal(child.heatmapsPrefix, 'runs/r1/eval-at/0/cable/heatmaps');
+    const report = parseJobPayload('report', flow.data);
+    assert.deepEqual(report.metricsKeys, { bottle: 'runs/r1/eval-at/0/bottle/metrics.json', cable: 'runs/r1/eval-at/0/cable/metrics.json' });
+    assert.deepEqual(report.reportKeys, Object.fromEntries(report.formats.map((f) => [f, `runs/r1/eval-at/0/report/report.${f}`])));
+    const last = parseJobPayload('report', evaluationFlow(record(), 4, () => weights).data);
+    assert.equal(last.reportKeys.json, 'runs/r1/report/report.json');
+    assert.equal(parseJobPayload('evaluate', evaluationFlow(record(), 4, () => weights).children![0].data).heatmapsPrefix, 'runs/r1/eval/bottle/heatmaps');
+    assert.equal(layout.evalMetricsKey('r1', 'cable'), 'runs/r1/eval/cable/metrics.json');
   });
 });

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { PyramidMamba, exportTeacherWeights, presetConfig, useBackend } from '@pmamba/model';
-import { parseRunConfig, type RunConfig } from '@pmamba/protocol';
-import { keys, openStore, sha256, type ArtifactStore } from '@pmamba/store';
+import { layout, parseRunConfig, type RunConfig } from '@pmamba/protocol';
+import { openStore, sha256, type ArtifactStore } from '@pmamba/store';
 import { CoordinatorError } from '../src/errors.ts';
 import { planRun } from '../src/plan.ts';
 
@@ -65,10 +65,10 @@ describe("a run's teacher, resolved at planning", () => {
     assert.deepEqual(record.teacher, {
       source: 'weights',
       from: resnet18,
-      file: { key: keys.teacherFileKey(digest, 'safetensors'), sha256: digest, size: (await readFile(resnet18)).length },
+      file: { key: layout.teacherFileKey(digest, 'safetensors'), sha256: digest, size: (await readFile(resnet18)).length },
       batchNorm: 'keep',
     });
-    assert.equal((await store.head(keys.teacherFileKey(digest, 'safetensors')))?.sha256, digest);
+    assert.equal((await store.head(layout.teacherFileKey(digest, 'safetensors')))?.sha256, digest);
   });
 
   it('refuses weights for another encoder, an unreadable file and a missing store before any job', async () => {

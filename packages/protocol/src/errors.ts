@@ -12,6 +12,7 @@ export type ProtocolErrorCode =
   | 'E_RESULT_INVALID' // a job result does not match its queue's schema
   | 'E_MANIFEST_INVALID' // a run record or manifest does not match its schema
   | 'E_QUEUE_UNKNOWN' // a queue name that is not one of QUEUE_NAMES
+  | 'E_STORE_KEY' // a store key cannot be built: an id, round or name that is not one key segment
   | 'E_REDIS_URL'; // a Redis URL that cannot be used
 
 /** One problem, at a dotted field path (`training.batchSize`, `shards.0.items`). */

@@ -1,15 +1,18 @@
 /**
  * @pmamba/protocol: the contracts between CLI, coordinator and workers — configs, jobs, manifests,
- * and the vocabulary they share (ids, hashes, metric names, report formats, image extensions).
+ * the store layout (every key, built in one place), and the vocabulary they share (ids, hashes,
+ * metric names, report formats, image extensions).
  *
  * ```ts
  * const config = await loadRunConfig('configs/quickstart.yaml'); // ConfigError names file, line and field
  * const payload = parseJobPayload(QUEUE_NAMES.trainShard, job.data, job.id); // PayloadError if malformed
+ * const key = layout.roundManifestKey('run-1', 0, 'unified'); // runs/run-1/rounds/0/merged/unified.manifest.json
  * ```
  */
 export { ProtocolError, PayloadError } from './errors.ts';
 export { ID_PATTERN, SHA256_PATTERN, runIdStamp } from './primitives.ts';
 export type { ArtifactRef } from './primitives.ts';
+export * as layout from './layout.ts';
 export { QUEUE_NAMES } from './queues.ts';
 export type { QueueName } from './queues.ts';
 export { teacherSource, modelSection, REPORT_FORMATS, DEFAULT_STORE_URL, DEFAULT_REDIS_PREFIX } from './run-config.ts';

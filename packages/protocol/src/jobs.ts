@@ -2,6 +2,8 @@
  * Job payloads (what the coordinator enqueues) and results (what a worker returns), one pair
  * per queue. Workers parse payloads on arrival and the coordinator parses results on
  * completion, so a malformed job fails with the field named instead of deep inside training.
+ * Every store key a job writes is in its payload, built by the coordinator with layout.ts: a
+ * worker never derives a key itself (an evaluate job only names its heatmap files).
  */
 import { z } from 'zod';
 import { PayloadError } from './errors.ts';
@@ -68,8 +70,12 @@ export const TrainShardPayloadSchema = z
     configKey: StoreKeySchema,
     /** Where the trained weights go (runs/<id>/rounds/<r>/<job>.safetensors). */
     outputKey: StoreKeySchema,
-    /** Where checkpoints go, so a retried job resumes. */
+    /** Where the job's result record goes, written last: the job is done when it exists (runs/<id>/rounds/<r>/<job>.json). */
+    resultKey: StoreKeySchema,
+    /** Where checkpoints go, so a retried job resumes: the weights, the optimiser state and the state record (written last). */
     checkpointKey: StoreKeySchema,
+    checkpointTrainerKey: StoreKeySchema,
+    checkpointStateKey: StoreKeySchema,
     checkpointEverySteps: positiveInt(),
   })
   .superRefine((p, ctx) => {
@@ -196,6 +202,11 @@ export const EvaluatePayloadSchema = z.strictObject({
   metricsKey: StoreKeySchema,
   /** Anomaly-map images to save. */
   heatmaps: nonNegativeInt(),
+  /**
+   * Key prefix (no trailing '/') the anomaly-map images go under (runs/<id>/eval/<class>/heatmaps);
+   * the job names each file after its test image.
+   */
+  heatmapsPrefix: StoreKeySchema,
 });
 
 export const EvaluateResultSchema = z.strictObject({
@@ -209,19 +220,29 @@ export const EvaluateResultSchema = z.strictObject({
   durationMs: nonNegativeNumber(),
 });
 
-export const ReportPayloadSchema = z.strictObject({
-  runId: RunIdSchema,
-  classes: distinct(ClassNameSchema, 'class').min(1, { error: 'expected at least one class' }),
-  formats: distinct(z.enum(REPORT_FORMATS), 'format').min(1, { error: 'expected at least one report format' }),
-  /** Each class's evaluation record (metrics.json). Default: runs/<id>/eval/<class>/metrics.json. */
-  metricsKeys: z.record(ClassNameSchema, StoreKeySchema).optional(),
-  /** Key prefix (no trailing '/') the report files go under. Default: runs/<id>/report. */
-  reportPrefix: StoreKeySchema.optional(),
-  /** Heading of the report. Default: the run id. */
-  title: z.string().min(1).max(200).optional(),
-  /** Lines under the heading (weights, rounds, dataset). */
-  notes: z.array(z.string().max(500)).max(20).optional(),
-});
+export const ReportPayloadSchema = z
+  .strictObject({
+    runId: RunIdSchema,
+    classes: distinct(ClassNameSchema, 'class').min(1, { error: 'expected at least one class' }),
+    formats: distinct(z.enum(REPORT_FORMATS), 'format').min(1, { error: 'expected at least one report format' }),
+    /** Each class's evaluation record (runs/<id>/eval/<class>/metrics.json), one per class. */
+    metricsKeys: z.record(ClassNameSchema, StoreKeySchema),
+    /** Where each format's report file goes (runs/<id>/report/report.<format>), one per format. */
+    reportKeys: z.partialRecord(z.enum(REPORT_FORMATS), StoreKeySchema),
+    /** Heading of the report. Default: the run id. */
+    title: z.string().min(1).max(200).optional(),
+    /** Lines under the heading (weights, rounds, dataset). */
+    notes: z.array(z.string().max(500)).max(20).optional(),
+  })
+  .superRefine((p, ctx) => {
+    // Runs after non-fatal issues too: read defensively.
+    for (const c of p.classes) {
+      if (p.metricsKeys?.[c] === undefined) ctx.addIssue({ code: 'custom', path: ['metricsKeys', c], message: `expected the evaluation record key of class ${JSON.stringify(c)}` });
+    }
+    for (const f of p.formats) {
+      if (p.reportKeys?.[f] === undefined) ctx.addIssue({ code: 'custom', path: ['reportKeys', f], message: `expected the key of the ${f} report` });
+    }
+  });
 
 export const ReportResultSchema = z.strictObject({
   runId: RunIdSchema,

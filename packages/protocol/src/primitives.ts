@@ -19,7 +19,7 @@ export const unitFraction = () =>
 
 /**
  * Run and job ids: one store key segment without dots, so `<job>.json` never collides with a
- * sibling's name. The store's key functions check ids against this same pattern.
+ * sibling's name. The store key layout (layout.ts) checks ids against this same pattern.
  */
 export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const ID_MESSAGE = "expected an id of 1-128 letters, digits, '_' or '-', starting with a letter or digit";
@@ -33,12 +33,12 @@ export function runIdStamp(now: Date): string {
 
 /**
  * A dataset class name (folder name): becomes one store key segment, so no '/', '\', control
- * characters, '.' or '..'.
+ * characters, '.' or '..' (nor the store's reserved '.pmamba-' prefix). Store key layout applies
+ * the same pattern to every segment taken from data (class, model and heatmap file names).
  */
+export const CLASS_NAME_PATTERN = /^(?!\.\.?$)(?!\.pmamba-)[^/\\\u0000-\u001f\u007f]{1,200}$/;
 const CLASS_MESSAGE = "expected a class name: a folder name without '/', '\\' or control characters, not '.' or '..'";
-export const ClassNameSchema = z
-  .string(says(CLASS_MESSAGE))
-  .regex(/^(?!\.\.?$)(?!\.pmamba-)[^/\\\u0000-\u001f\u007f]{1,200}$/, says(CLASS_MESSAGE));
+export const ClassNameSchema = z.string(says(CLASS_MESSAGE)).regex(CLASS_NAME_PATTERN, says(CLASS_MESSAGE));
 
 /** A model's name in store keys: `unified`, or the class in per-class mode. */
 export const ModelNameSchema = ClassNameSchema;

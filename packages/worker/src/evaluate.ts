@@ -18,6 +18,7 @@ import {
   rankScores,
 } from '@pmamba/metrics';
 import {
+  layout,
   parseEvaluationRecord,
   type ClassMetrics,
   type EvaluatePayload,
@@ -147,7 +148,6 @@ export async function evaluateClass(payload: EvaluatePayload, ctx: JobContext, r
     throw err;
   }
 
-  const folder = payload.metricsKey.slice(0, payload.metricsKey.lastIndexOf('/'));
   let lo = Infinity;
   let hi = -Infinity;
   for (let i = 0; i < n * plane; i++) {
@@ -159,7 +159,7 @@ export async function evaluateClass(payload: EvaluatePayload, ctx: JobContext, r
     const s = kept[i];
     const name = `${s.defect}_${basename(s.image, extname(s.image))}.png`.replace(/[^A-Za-z0-9._-]/g, '_');
     const png = await heatmapOverlayPng(await loadRgb(s.image, { size }), { data: maps.subarray(i * plane, (i + 1) * plane), width: size, height: size }, { range: [lo, hi] });
-    const written = await store.putBytes(`${folder}/heatmaps/${name}`, png, { contentType: 'image/png' });
+    const written = await store.putBytes(layout.heatmapKey(payload.heatmapsPrefix, name), png, { contentType: 'image/png' });
     heatmaps.push({ artifact: { key: written.key, sha256: written.sha256, size: written.size }, caption: `${s.id} (score ${scores[i].toFixed(4)})` });
   }
 

@@ -22,7 +22,7 @@ import {
   type TrainShardPayload,
   type TrainShardResult,
 } from '@pmamba/protocol';
-import { isStoreError, keys, sha256, type ArtifactStore } from '@pmamba/store';
+import { isStoreError, sha256, type ArtifactStore } from '@pmamba/store';
 import { WorkerError } from './errors.ts';
 import type { WorkerRuntime } from './runtime.ts';
 
@@ -43,7 +43,7 @@ export interface HandedBack {
 /** Images decoded once per job while they fit this budget (bytes). */
 const IMAGE_CACHE_BYTES = 512 * 2 ** 20;
 
-export function stepsOf(payload: TrainShardPayload): number {
+export function stepsOf(payload: Pick<TrainShardPayload, 'localSteps' | 'localEpochs' | 'shards' | 'batchSize'>): number {
   if (payload.localSteps !== undefined) return payload.localSteps;
   const items = payload.shards.reduce((n, s) => n + s.items.length, 0);
   return Math.max(1, Math.ceil((payload.localEpochs! * items) / payload.batchSize));
@@ -73,10 +73,6 @@ export function batchPlan(items: readonly string[], batchSize: number, steps: nu
   return out;
 }
 
-/** The checkpoint state key beside the checkpoint weights key. */
-export const checkpointStateKey = (payload: TrainShardPayload): string => keys.checkpointStateKey(payload.runId, payload.round, payload.jobId);
-const checkpointTrainerKey = (payload: TrainShardPayload): string => keys.checkpointTrainerKey(payload.runId, payload.round, payload.jobId);
-
 interface Checkpoint {
   state: CheckpointState;
   bytes: Uint8Array;
@@ -85,7 +81,7 @@ interface Checkpoint {
 }
 
 async function finishedResult(store: ArtifactStore, payload: TrainShardPayload): Promise<TrainShardResult | undefined> {
-  const key = keys.jobResultKey(payload.runId, payload.round, payload.jobId);
+  const key = payload.resultKey;
   let result: TrainShardResult;
   try {
     result = await store.getJson(key, (v) => parseJobResult('train-shard', v, payload.jobId));
@@ -99,7 +95,7 @@ async function finishedResult(store: ArtifactStore, payload: TrainShardPayload):
 
 /** The job's checkpoint, if one exists for this very job and starting point, with its weights. */
 async function readCheckpoint(store: ArtifactStore, payload: TrainShardPayload, steps: number): Promise<Checkpoint | undefined> {
-  const key = checkpointStateKey(payload);
+  const key = payload.checkpointStateKey;
   let state: CheckpointState;
   try {
     state = await store.getJson(key, (v) => parseCheckpointState(v, key));
@@ -277,7 +273,7 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
 
   const writeCheckpoint = () => timed('storeMs', async () => {
     const meta = { 'pmamba.run': payload.runId, 'pmamba.job': payload.jobId, 'pmamba.step': String(step), ...teacherTag };
-    const trainerState = ref(await store.putBytes(checkpointTrainerKey(payload), saveTrainerState(trainer.state(), meta)));
+    const trainerState = ref(await store.putBytes(payload.checkpointTrainerKey, saveTrainerState(trainer.state(), meta)));
     const weights = ref(await store.putBytes(payload.checkpointKey, saveCheckpoint(model, meta)));
     const state: CheckpointState = {
       kind: 'pmamba.checkpoint',
@@ -294,7 +290,7 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
       init: payload.init,
       createdAt: new Date().toISOString(),
     };
-    await store.putJson(checkpointStateKey(payload), state);
+    await store.putJson(payload.checkpointStateKey, state);
   });
 
   const trainer = new Trainer(model, {
@@ -355,9 +351,9 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
       backend,
       timings,
     };
-    await store.putJson(keys.jobResultKey(payload.runId, payload.round, payload.jobId), result);
+    await store.putJson(payload.resultKey, result);
     // The result is the job's commit; its checkpoint can never be needed again.
-    await Promise.all([payload.checkpointKey, checkpointStateKey(payload), checkpointTrainerKey(payload)].map((k) => store.delete(k)));
+    await Promise.all([payload.checkpointKey, payload.checkpointStateKey, payload.checkpointTrainerKey].map((k) => store.delete(k)));
     return result;
   } finally {
     // The model's variables and the optimiser's moments: a processor process runs one job at a time.

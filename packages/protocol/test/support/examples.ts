@@ -46,7 +46,10 @@ export const PAYLOADS: { [Q in QueueName]: JobPayload<Q> } = {
     seed: 7,
     configKey: 'runs/quickstart/run.json',
     outputKey: 'runs/quickstart/rounds/2/w0.safetensors',
+    resultKey: 'runs/quickstart/rounds/2/w0.json',
     checkpointKey: 'runs/quickstart/rounds/2/checkpoints/w0.safetensors',
+    checkpointTrainerKey: 'runs/quickstart/rounds/2/checkpoints/w0.trainer.safetensors',
+    checkpointStateKey: 'runs/quickstart/rounds/2/checkpoints/w0.json',
     checkpointEverySteps: 10,
   },
   aggregate: {
@@ -66,8 +69,15 @@ export const PAYLOADS: { [Q in QueueName]: JobPayload<Q> } = {
     configKey: 'runs/quickstart/run.json',
     metricsKey: 'runs/quickstart/eval/bottle/metrics.json',
     heatmaps: 2,
+    heatmapsPrefix: 'runs/quickstart/eval/bottle/heatmaps',
   },
-  report: { runId: 'quickstart', classes: ['bottle', 'cable'], formats: ['md', 'json'] },
+  report: {
+    runId: 'quickstart',
+    classes: ['bottle', 'cable'],
+    formats: ['md', 'json'],
+    metricsKeys: { bottle: 'runs/quickstart/eval/bottle/metrics.json', cable: 'runs/quickstart/eval/cable/metrics.json' },
+    reportKeys: { md: 'runs/quickstart/report/report.md', json: 'runs/quickstart/report/report.json' },
+  },
 };
 
 export const RESULTS: { [Q in QueueName]: JobResult<Q> } = {
