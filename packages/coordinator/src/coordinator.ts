@@ -223,7 +223,7 @@ export class Coordinator {
       this.emit({ type: 'teacher-ready', teacher: ref.file, description: describeTeacher(ref, encoder), fromStore: true });
       return ref.file;
     }
-    const payload = teacherPretrainPayload(record, ref.fingerprint);
+    const payload = teacherPretrainPayload(record, ref);
     const made = await this.storedTeacher(payload.recordKey);
     if (made) {
       this.emit({ type: 'teacher-ready', teacher: made, description: describeTeacher(ref, encoder, made), fromStore: true });

@@ -82,7 +82,8 @@ async function pretextFingerprint(config: RunConfig, model: ModelConfig, index: 
   for (const id of items) images.push([id, sha256(await readFile(byId.get(id)!))]);
   const { teacher } = modelSection(config.model);
   const { pretrain } = teacher;
-  const { stem } = teacherSource(teacher);
+  const made = teacherSource(teacher);
+  const stem = made.source === 'weights' ? undefined : made.stem;
   return sha256(
     Buffer.from(
       JSON.stringify({ method: PRETEXT_METHOD, encoder: model.encoder, seed: config.training.seed, imageSize: config.dataset.imageSize, stem, pretrain, images }),
@@ -93,14 +94,16 @@ async function pretextFingerprint(config: RunConfig, model: ModelConfig, index: 
 /** Resolves the config's teacher for a planned run (its `plan` must be set). */
 export async function planTeacher(config: RunConfig, model: ModelConfig, index: DatasetIndex, record: Pick<RunRecord, 'plan' | 'config'>, options: TeacherPlanOptions): Promise<TeacherRef> {
   const { teacher } = modelSection(config.model);
-  const { source, batchNorm, stem = 'gaussian' } = teacherSource(teacher);
-  if (source === 'weights') return teacherFile(config, model, options);
-  if (source === 'random') return { source, batchNorm, stem };
-  return { source, batchNorm, stem, fingerprint: await pretextFingerprint(config, model, index, pretrainItems(record)) };
+  const made = teacherSource(teacher);
+  if (made.source === 'weights') return teacherFile(config, model, options);
+  const { batchNorm, stem } = made;
+  if (made.source === 'random') return { source: 'random', batchNorm, stem };
+  return { source: 'self-supervised', batchNorm, stem, fingerprint: await pretextFingerprint(config, model, index, pretrainItems(record)) };
 }
 
 /** The teacher-pretrain job of a run whose teacher is self-made. */
-export function teacherPretrainPayload(record: RunRecord, fingerprint: string): TeacherPretrainPayload {
+export function teacherPretrainPayload(record: RunRecord, ref: Extract<TeacherRef, { source: 'self-supervised' }>): TeacherPretrainPayload {
+  const { fingerprint, stem } = ref;
   const p = modelSection(record.config.model).teacher.pretrain;
   return TeacherPretrainPayloadSchema.parse({
     fingerprint,
@@ -111,7 +114,7 @@ export function teacherPretrainPayload(record: RunRecord, fingerprint: string): 
     batchSize: p.batchSize,
     lr: p.lr,
     frozenStages: p.frozenStages,
-    stem: teacherSource(modelSection(record.config.model).teacher).stem,
+    stem,
     seed: record.config.training.seed,
     checkpointEverySteps: p.checkpointEverySteps,
     outputKey: layout.pretextTeacherKey(fingerprint),

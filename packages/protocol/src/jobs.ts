@@ -129,7 +129,7 @@ export const TeacherPretrainPayloadSchema = z.strictObject({
   /** Encoder stages left at their initialisation (model.teacher.pretrain.frozenStages). */
   frozenStages: nonNegativeInt().max(3).default(0),
   /** The stem the encoder starts from (model.teacher.stem). */
-  stem: z.enum(TEACHER_STEMS).default('gaussian'),
+  stem: z.enum(TEACHER_STEMS),
   seed: nonNegativeInt(),
   checkpointEverySteps: positiveInt(),
   /** Where the teacher goes (safetensors, torchvision names) and its record, written last. */

@@ -158,15 +158,14 @@ export const TeacherSchema = z.strictObject({
 export type TeacherConfig = z.output<typeof TeacherSchema>;
 
 /** Where a run's teacher comes from, and whether its BatchNorm statistics are calibrated. */
-export function teacherSource(teacher: TeacherConfig): {
-  source: 'weights' | 'self-supervised' | 'random';
-  batchNorm: (typeof TEACHER_BATCH_NORM)[number];
-  /** The stem a teacher made without weights starts from; none for a weights file. */
-  stem?: TeacherStem;
-} {
-  const batchNorm = (source: string) => teacher.batchNorm ?? (source === 'weights' ? 'keep' : 'calibrate');
-  if (teacher.weights !== undefined) return { source: 'weights', batchNorm: batchNorm('weights') };
-  return { source: teacher.init, batchNorm: batchNorm(teacher.init), stem: teacher.stem ?? 'gaussian' };
+export function teacherSource(
+  teacher: TeacherConfig,
+):
+  | { source: 'weights'; batchNorm: (typeof TEACHER_BATCH_NORM)[number] }
+  | { source: 'self-supervised' | 'random'; batchNorm: (typeof TEACHER_BATCH_NORM)[number]; stem: TeacherStem } {
+  if (teacher.weights !== undefined) return { source: 'weights', batchNorm: teacher.batchNorm ?? 'keep' };
+  // A teacher made here starts from `stem` (Gaussian unless asked otherwise) and calibrates its BatchNorm.
+  return { source: teacher.init, batchNorm: teacher.batchNorm ?? 'calibrate', stem: teacher.stem ?? 'gaussian' };
 }
 
 export const ModelSectionSchema = z.looseObject({
