@@ -7,7 +7,7 @@
  * @example
  * const merged = averageWeights([{ bytes: a, samples: 160 }, { bytes: b, samples: 80 }]);
  */
-import { readSafetensors, writeSafetensors, type SafeTensor } from '@pmamba/model';
+import { readSafetensors, writeSafetensors, type SafeTensor } from '@pmamba/model/spec';
 import { AverageWeightsError } from './errors.ts';
 
 export interface WeightedWeights {

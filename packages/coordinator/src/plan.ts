@@ -16,7 +16,7 @@ import {
   type DataWarning,
   type DatasetIndex,
 } from '@pmamba/data';
-import { checkImageSize, presetConfig, type ModelConfig, type ModelConfigInput } from '@pmamba/model';
+import { checkImageSize, presetConfig, type ModelConfig, type ModelConfigInput } from '@pmamba/model/spec';
 import { layout, modelSection, parseRunRecord, runIdStamp, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
 import type { ArtifactStore } from '@pmamba/store';
 import { CoordinatorError } from './errors.ts';

@@ -12,7 +12,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DatasetIndex } from '@pmamba/data';
-import { isPth, readTeacherWeights, teacherArchOf, type ModelConfig } from '@pmamba/model';
+import { isPth, readTeacherWeights, teacherArchOf, type ModelConfig } from '@pmamba/model/spec';
 import { TeacherPretrainPayloadSchema, layout, modelSection, teacherSource, type RunConfig, type RunRecord, type TeacherPretrainPayload, type TeacherRef } from '@pmamba/protocol';
 import { sha256, type ArtifactStore } from '@pmamba/store';
 import { CoordinatorError } from './errors.ts';

@@ -1,10 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { BACKENDS, type BackendChoice, type BackendName } from './backend-names.ts';
 import { BackendError } from './errors.ts';
 
-/** Compute backends in order of preference for `auto`. */
-export const BACKENDS = ['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'] as const;
-export type BackendName = (typeof BACKENDS)[number];
-export type BackendChoice = BackendName | 'auto';
 
 /** tfjs registers the libtensorflow bindings under this name (GPU or CPU build alike). */
 const TFJS_NODE_BACKEND = 'tensorflow';

@@ -8,16 +8,14 @@
  * ```
  */
 import './ops/register-tfjs-gradients.ts';
+export * from './spec.ts';
 export { WeightsMismatchError } from './errors.ts';
-export { BACKENDS, useBackend, type BackendChoice, type BackendName } from './backend.ts';
-export { checkImageSize, presetConfig, type EncoderArch, type ModelConfig, type ModelConfigInput, type PresetName } from './config.ts';
+export { useBackend } from './backend.ts';
 export { PyramidMamba, nchwToNhwc } from './model.ts';
 export { mulberry32 } from './rng.ts';
 export { anomalyMaps, imageScore, cosineDistance } from './anomaly-map.ts';
-export { readSafetensors, writeSafetensors, type SafeTensor } from './weights/safetensors.ts';
 export { exportStateDict, isEncoderOnly } from './weights/state-dict.ts';
-export { isPth } from './weights/pth.ts';
-export { readTeacherWeights, loadTeacherWeights, teacherArchOf } from './weights/teacher-weights.ts';
+export { loadTeacherWeights } from './weights/teacher-weights.ts';
 export { exportTeacherWeights } from './weights/teacher-export.ts';
 export { TeacherPretrainer, calibrateEncoder } from './teacher/pretrain.ts';
 export { gaussianStem } from './teacher/gaussian-stem.ts';

@@ -1,6 +1,6 @@
 /**
  * @pmamba/worker: BullMQ workers with sandboxed teacher-pretrain, train-shard and evaluate
- * processors.
+ * processors. The worker's own process never loads TensorFlow.js: its processor children do.
  *
  * ```ts
  * const handle = await startWorker({ connection, prefix: 'pmamba', storeUrl: 'file:///data/pmamba', concurrency: 2 });
@@ -10,5 +10,3 @@
 export { startWorker, PROCESSORS } from './worker.ts';
 export type { WorkerHandle, WorkerEvent, WorkerQueue } from './worker.ts';
 export { childExecArgv } from './exec-argv.ts';
-export { WorkerRuntime } from './runtime.ts';
-export { trainShard } from './train-shard.ts';

@@ -13,7 +13,7 @@
  * other worker once its lock expires, and resumes from its checkpoint.
  */
 import { Worker, type Job } from 'bullmq';
-import type { BackendChoice } from '@pmamba/model';
+import type { BackendChoice } from '@pmamba/model/spec';
 import { QUEUE_NAMES, type QueueName, type RedisConnectionOptions } from '@pmamba/protocol';
 import { childEnv } from './child-env.ts';
 import { WorkerError } from './errors.ts';

@@ -7,7 +7,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Argv, CommandModule } from 'yargs';
-import { BACKENDS, type BackendChoice } from '@pmamba/model';
+import { BACKENDS, type BackendChoice } from '@pmamba/model/spec';
 import { runIdStamp } from '@pmamba/protocol';
 import { trainRun } from '../train-run.ts';
 import { configWithOverrides } from './train.ts';

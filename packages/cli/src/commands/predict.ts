@@ -1,7 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { BACKENDS, inferAnomalyMaps, isEncoderOnly, loadCheckpoint, readSafetensors, useBackend, type BackendChoice } from '@pmamba/model';
+import { BACKENDS, type BackendChoice } from '@pmamba/model/spec';
 import { loadImage, loadRgb, npyToFloat32, readNpy, writeHeatmapOverlay, writeNpy } from '@pmamba/data';
 import { IMAGE_EXTENSIONS, isImageName } from '@pmamba/protocol';
 import { CliError } from '../errors.ts';
@@ -50,6 +50,8 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
     const inputs = await expandInputs(args.input);
     const npyInput = inputs.length === 1 && extname(inputs[0]).toLowerCase() === '.npy';
     const bytes = await readWeights(args.weights);
+    // TensorFlow.js loads here, not when the CLI starts: the other verbs never need it.
+    const { inferAnomalyMaps, isEncoderOnly, loadCheckpoint, readSafetensors, useBackend } = await import('@pmamba/model');
     await useBackend(args.backend);
     if (isEncoderOnly(readSafetensors(bytes, args.weights).tensors)) {
       throw new CliError(`weights ${args.weights} hold only an encoder (torchvision/timm names), not a trained model`, 'E_WEIGHTS_ENCODER_ONLY');

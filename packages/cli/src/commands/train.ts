@@ -5,7 +5,7 @@
  * (the default when no Redis URL is given: a private redis-server is reachable only from here).
  */
 import type { Argv, CommandModule } from 'yargs';
-import { BACKENDS, type BackendChoice } from '@pmamba/model';
+import { BACKENDS, type BackendChoice } from '@pmamba/model/spec';
 import { loadRunConfig, parseRunConfig, type RunConfig } from '@pmamba/protocol';
 import { CliError } from '../errors.ts';
 import { trainRun } from '../train-run.ts';

@@ -4,7 +4,7 @@
  * jobs checkpoint and go back to the queue, evaluations finish); a second one stops at once.
  */
 import type { Argv, CommandModule } from 'yargs';
-import { BACKENDS, type BackendChoice } from '@pmamba/model';
+import { BACKENDS, type BackendChoice } from '@pmamba/model/spec';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL } from '@pmamba/protocol';
 import { PROCESSORS, startWorker, type WorkerEvent, type WorkerQueue } from '@pmamba/worker';
 import { CliError } from '../errors.ts';

@@ -7,7 +7,7 @@
  * torchvision file); an entry for which none is published carries only `sha256Prefix`
  * and is reported as prefix-pinned.
  */
-import type { EncoderArch } from '@pmamba/model';
+import type { EncoderArch } from '@pmamba/model/spec';
 
 /** How a file is pinned: its full sha256, or (when no full hash is published) a prefix of it. */
 export type WeightsPin = { sha256: string; sha256Prefix?: never } | { sha256Prefix: string; sha256?: never };
