@@ -107,8 +107,8 @@ describe('pmamba train end to end (Redis + S3)', () => {
 
     // The teacher was made first, by one teacher-pretrain job, and stored under its fingerprint;
     // run.json names it, and the report says which teacher the table belongs to.
-    assert.equal(record.teacher?.source, 'self-supervised');
-    const fp = record.teacher.source === 'self-supervised' ? record.teacher.fingerprint : '';
+    assert.equal(record.spec.teacher?.source, 'self-supervised');
+    const fp = record.spec.teacher.source === 'self-supervised' ? record.spec.teacher.fingerprint : '';
     assert.deepEqual(events.filter((e) => e.type === 'teacher-started').length, 1);
     const ready = events.find((e) => e.type === 'teacher-ready');
     assert.ok(ready?.type === 'teacher-ready' && !ready.fromStore && ready.teacher.key === layout.pretextTeacherKey(fp));
@@ -143,7 +143,7 @@ describe('pmamba train end to end (Redis + S3)', () => {
     const coordinator = new Coordinator({ connection: redis.connection, prefix: redis.prefix, store });
     try {
       const record = await planRun(config, { runId: 'e2e-weights', store });
-      assert.equal(record.teacher?.source, 'weights');
+      assert.equal(record.spec.teacher?.source, 'weights');
       await coordinator.createRun(record);
       const outcome = await coordinator.run(record);
       assert.match(outcome.teacher, /resnet18-teacher\.safetensors \(sha256 [0-9a-f]{12}…\), its own BatchNorm statistics/);
@@ -152,7 +152,7 @@ describe('pmamba train end to end (Redis + S3)', () => {
       for (const name of ['conv1.weight', 'layer3.1.conv2.weight', 'layer2.0.bn1.running_var', 'layer1.1.bn2.running_mean']) {
         assert.deepEqual(init.tensors.get(`net_t.${name}`)!.data, given.get(name)!.data, name);
       }
-      const digest = record.teacher.source === 'weights' ? record.teacher.file.sha256 : '';
+      const digest = record.spec.teacher.source === 'weights' ? record.spec.teacher.file.sha256 : '';
       assert.equal(init.metadata['pmamba.teacher_sha256'], digest);
       assertTable(outcome.evaluations[1].result.table, ['carpet', 'disc']);
     } finally {

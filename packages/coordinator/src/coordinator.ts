@@ -33,7 +33,6 @@ import { CoordinatorError } from './errors.ts';
 import { evaluationFlow, evaluationRounds, roundFlow } from './flows.ts';
 import { JOB_OPTIONS, openQueues, type QueueTarget, type Queues } from './queues.ts';
 import { bullIds } from './job-ids.ts';
-import { runModelConfig } from './plan.ts';
 import { describeTeacher, teacherPretrainPayload } from './teacher.ts';
 import { writeReport } from './report.ts';
 
@@ -189,7 +188,7 @@ export class Coordinator {
       }),
     );
     const manifest = await this.writeRunManifest(record, models, evaluations.at(-1)!.result);
-    const described = describeTeacher(record.teacher, runModelConfig(record.config).encoder, teacher);
+    const described = describeTeacher(record.spec.teacher, record.spec.model.encoder, teacher);
     return { runId: record.runId, models, teacher: described, evaluations, manifest };
   }
 
@@ -212,8 +211,8 @@ export class Coordinator {
    * teacher-pretrain job. Undefined: the seed's random teacher.
    */
   private async ensureTeacher(record: RunRecord): Promise<ArtifactRef | undefined> {
-    const ref = record.teacher;
-    const encoder = runModelConfig(record.config).encoder;
+    const ref = record.spec.teacher;
+    const encoder = record.spec.model.encoder;
     if (!ref || ref.source === 'random') return undefined;
     if (ref.source === 'weights') {
       const found = await this.store.head(ref.file.key);

@@ -5,10 +5,11 @@
  *   evaluation after r:   report(run, r)     ←  evaluate(run, class, weights) × classes
  */
 import type { FlowJob } from 'bullmq';
-import { assignShards, hashSeed } from '@pmamba/data';
+import { assignShards, createRng, hashSeed } from '@pmamba/data';
 import {
   QUEUE_NAMES,
   layout,
+  modelSection,
   type AggregatePayload,
   type ArtifactRef,
   type EvaluatePayload,
@@ -19,7 +20,6 @@ import {
 } from '@pmamba/protocol';
 import { bullIds, shardJobName } from './job-ids.ts';
 import { JOB_OPTIONS } from './queues.ts';
-import { runModelConfig } from './plan.ts';
 import { describeTeacher } from './teacher.ts';
 
 /** One train-shard job of a round: its store name and its shards. */
@@ -36,6 +36,19 @@ export function shardJobs(record: RunRecord, modelIndex: number): ShardJob[] {
   return assignShards(shards, record.config.training.workers)
     .filter((a) => a.shards.length > 0)
     .map((a) => ({ jobId: shardJobName(perClass, modelIndex, a.worker), shards: a.shards }));
+}
+
+/**
+ * The training images a model's teacher BatchNorm is calibrated on: a seeded sample of the
+ * model's items over the whole plan (not only one job's shards), so every round-0 job of the
+ * model computes the same statistics and saves the same initial weights.
+ */
+export function calibrationItems(record: RunRecord, model: string): string[] {
+  const perClass = record.plan.mode === 'per-class';
+  const items = record.plan.shards.filter((s) => !perClass || s.className === model).flatMap((s) => s.items);
+  const { calibrationImages } = modelSection(record.config.model).teacher;
+  const sample = createRng(hashSeed(record.spec.seed, 'teacher-calibration')).shuffle([...items].sort());
+  return sample.slice(0, calibrationImages);
 }
 
 /** The learning rate of round r: lr × gamma per milestone reached. */
@@ -62,15 +75,20 @@ export function roundFlow(record: RunRecord, modelIndex: number, round: number, 
       model,
       shards,
       init,
-      ...(init === null ? { initOutputKey: layout.initWeightsKey(runId), ...(teacher ? { teacher } : {}) } : {}),
+      ...(init === null
+        ? {
+            initOutputKey: layout.initWeightsKey(runId),
+            ...(teacher ? { teacher } : {}),
+            ...(record.spec.teacher.batchNorm === 'calibrate' ? { calibration: calibrationItems(record, model) } : {}),
+          }
+        : {}),
       ...(initTrainer ? { initTrainer } : {}),
+      spec: record.spec,
       trainerOutputKey: layout.jobTrainerKey(runId, round, jobId),
       ...(t.localSteps !== undefined ? { localSteps: t.localSteps } : { localEpochs: t.localEpochs }),
-      batchSize: t.batchSize,
       lr: roundLr(record, round),
       // Each job draws its own batches and noise, the same on every retry.
       seed: hashSeed(t.seed, round, jobId),
-      configKey: layout.runRecordKey(runId),
       outputKey: layout.jobWeightsKey(runId, round, jobId),
       resultKey: layout.jobResultKey(runId, round, jobId),
       checkpointKey: layout.checkpointWeightsKey(runId, round, jobId),
@@ -151,7 +169,7 @@ export function evaluationFlow(record: RunRecord, atRound: number, weights: (mod
     notes: [
       `run ${runId}, ${record.plan.mode} mode, ${record.plan.classes.length} class(es), model preset ${record.config.model.preset}`,
       `weights ${trained}; dataset ${record.config.dataset.root} at ${record.config.dataset.imageSize}²`,
-      describeTeacher(record.teacher, runModelConfig(record.config).encoder, teacherFile),
+      describeTeacher(record.spec.teacher, record.spec.model.encoder, teacherFile),
     ],
   };
   return {

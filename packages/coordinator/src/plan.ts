@@ -3,7 +3,8 @@
  * synthetic set first when the config asks for it), every image is decoded once so a corrupt
  * file is named before any job starts, and each class's normal training images are cut into
  * shards — one per train-shard job of the round, so every job sees every class of its model.
- * The result is the run record (runs/<id>/run.json) every job reads its settings from.
+ * The result is the run record (runs/<id>/run.json), with the train spec every training job
+ * carries (protocol's train-spec.ts) resolved once here.
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -17,7 +18,7 @@ import {
   type DatasetIndex,
 } from '@pmamba/data';
 import { checkImageSize, presetConfig, type ModelConfig, type ModelConfigInput } from '@pmamba/model/spec';
-import { layout, modelSection, parseRunRecord, runIdStamp, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
+import { layout, modelSection, parseRunRecord, runIdStamp, trainSpecOf, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
 import type { ArtifactStore } from '@pmamba/store';
 import { CoordinatorError } from './errors.ts';
 import { planTeacher } from './teacher.ts';
@@ -162,7 +163,7 @@ export async function planRun(config: RunConfig, options: PlanOptions = {}): Pro
       redis: { prefix: config.redis.prefix },
     },
     plan: draft.plan,
-    teacher,
+    spec: trainSpecOf(config, { model: modelConfig, dataset: { root: index.root, format: index.format, classes, badImagePolicy: config.dataset.badImagePolicy }, teacher }),
     software: { pmamba: '0.1.0', node: process.versions.node },
   };
   return parseRunRecord(record, layout.runRecordKey(runId));

@@ -103,19 +103,18 @@ export async function planTeacher(config: RunConfig, model: ModelConfig, index: 
 
 /** The teacher-pretrain job of a run whose teacher is self-made. */
 export function teacherPretrainPayload(record: RunRecord, ref: Extract<TeacherRef, { source: 'self-supervised' }>): TeacherPretrainPayload {
-  const { fingerprint, stem } = ref;
+  const { fingerprint } = ref;
   const p = modelSection(record.config.model).teacher.pretrain;
   return TeacherPretrainPayloadSchema.parse({
     fingerprint,
     runId: record.runId,
-    configKey: layout.runRecordKey(record.runId),
+    spec: record.spec,
     items: pretrainItems(record),
     steps: p.steps,
     batchSize: p.batchSize,
     lr: p.lr,
     frozenStages: p.frozenStages,
-    stem,
-    seed: record.config.training.seed,
+    seed: record.spec.seed,
     checkpointEverySteps: p.checkpointEverySteps,
     outputKey: layout.pretextTeacherKey(fingerprint),
     recordKey: layout.pretextTeacherRecordKey(fingerprint),

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { layout, parseJobPayload, parseRunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
+import { presetConfig } from '@pmamba/model/spec';
+import { layout, parseJobPayload, parseRunConfig, trainSpecOf, type RunRecord, type Shard } from '@pmamba/protocol';
 import { bullIds } from '../src/job-ids.ts';
 import { evaluationFlow, evaluationRounds, roundFlow, roundLr, shardJobs } from '../src/flows.ts';
 
@@ -29,6 +30,11 @@ function record(patch: { mode?: 'unified' | 'per-class'; workers?: number; every
     createdAt: '2025-01-01T00:00:00Z',
     config,
     plan: { mode: config.training.mode, classes: ['bottle', 'cable'], models: perClass ? ['bottle', 'cable'] : ['unified'], shards: all, rounds: 4 },
+    spec: trainSpecOf(config, {
+      model: presetConfig('small'),
+      dataset: { root: '/data', format: 'mvtec', classes: ['bottle', 'cable'], badImagePolicy: 'fail' },
+      teacher: { source: 'random', batchNorm: 'calibrate', stem: 'gaussian' },
+    }),
   };
 }
 

@@ -23,7 +23,7 @@ function config(model: { teacher?: object; [k: string]: unknown } = {}, dataRoot
 }
 
 const fingerprint = async (c: RunConfig) => {
-  const t = (await planRun(c, { runId: 'fp' })).teacher;
+  const t = (await planRun(c, { runId: 'fp' })).spec.teacher;
   assert.equal(t?.source, 'self-supervised');
   return t.source === 'self-supervised' ? t.fingerprint : '';
 };
@@ -62,7 +62,7 @@ describe("a run's teacher, resolved at planning", () => {
   it('copies a pretrained file into the store by its sha256 and keeps its BatchNorm statistics', async () => {
     const record = await planRun(config({ teacher: { weights: resnet18 } }), { runId: 'w', store });
     const digest = sha256(await readFile(resnet18));
-    assert.deepEqual(record.teacher, {
+    assert.deepEqual(record.spec.teacher, {
       source: 'weights',
       from: resnet18,
       file: { key: layout.teacherFileKey(digest, 'safetensors'), sha256: digest, size: (await readFile(resnet18)).length },

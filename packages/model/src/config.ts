@@ -14,8 +14,8 @@ const levels = z.number().int().min(1).max(4);
  *   level-2 outputs in maps wider than `level3Threshold`.
  */
 export const PyramidConfigSchema = z.discriminatedUnion('mode', [
-  z.object({ mode: z.literal('levels'), levels: z.array(levels).length(4) }),
-  z.object({ mode: z.literal('reference'), level3Threshold: z.number().int().min(0).default(64) }),
+  z.strictObject({ mode: z.literal('levels'), levels: z.array(levels).length(4) }),
+  z.strictObject({ mode: z.literal('reference'), level3Threshold: z.number().int().min(0).default(64) }),
 ]);
 export type PyramidConfig = z.infer<typeof PyramidConfigSchema>;
 
@@ -54,6 +54,7 @@ export const PRESETS = {
   small: { encoder: 'resnet18', depths: [2, 2, 2, 2], pyramid: { mode: 'levels', levels: [2, 2, 2, 2] } },
 } satisfies Record<string, ModelConfigInput>;
 export type PresetName = keyof typeof PRESETS;
+export const PRESET_NAMES = Object.keys(PRESETS) as [PresetName, ...PresetName[]];
 
 export function presetConfig(name: PresetName, overrides: ModelConfigInput = {}): ModelConfig {
   return parseModelConfig({ ...PRESETS[name], ...overrides });

@@ -12,7 +12,10 @@
  * ```
  */
 export { BACKENDS, type BackendChoice, type BackendName } from './backend-names.ts';
-export { ENCODER_ARCHS, checkImageSize, presetConfig, type EncoderArch, type ModelConfig, type ModelConfigInput, type PresetName } from './config.ts';
+export {
+  ENCODER_ARCHS, ModelConfigSchema, PRESET_NAMES, checkImageSize, parseModelConfig, presetConfig,
+  type EncoderArch, type ModelConfig, type ModelConfigInput, type PresetName,
+} from './config.ts';
 export { readSafetensors, writeSafetensors, type SafeTensor } from './weights/safetensors.ts';
 export { isPth } from './weights/pth.ts';
 export { readTeacherWeights, teacherArchOf } from './weights/teacher-file.ts';

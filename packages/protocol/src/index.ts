@@ -19,6 +19,8 @@ export { teacherSource, modelSection, REPORT_FORMATS, DEFAULT_STORE_URL, DEFAULT
 export type { RunConfig, RunConfigInput, ReportFormat } from './run-config.ts';
 export { loadRunConfig, parseRunConfig } from './load-config.ts';
 export type { Shard } from './shard.ts';
+export { trainSpecOf } from './train-spec.ts';
+export type { TrainSpec, TeacherRef } from './train-spec.ts';
 export { METRIC_KEYS, METRIC_NAMES } from './metrics.ts';
 export type { ClassMetrics, ReportTable, MetricKey, MetricName } from './metrics.ts';
 export { IMAGE_EXTENSIONS, isImageName } from './images.ts';
@@ -31,6 +33,6 @@ export {
   parseTeacherCheckpointState, parseRunRecord, parseRoundManifest, parseRunManifest, parseEvaluationRecord,
   parseCheckpointState,
 } from './manifests.ts';
-export type { RunRecord, RoundManifest, RunManifest, EvaluationRecord, CheckpointState, TeacherCheckpointState, TeacherRef } from './manifests.ts';
+export type { RunRecord, RoundManifest, RunManifest, EvaluationRecord, CheckpointState, TeacherCheckpointState } from './manifests.ts';
 export { redisConnectionFromUrl } from './connection.ts';
 export type { RedisConnectionOptions } from './connection.ts';

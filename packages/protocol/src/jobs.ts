@@ -24,8 +24,9 @@ import {
   positiveNumber,
 } from './primitives.ts';
 import { QUEUE_NAMES, QueueNameSchema, type QueueName } from './queues.ts';
-import { REPORT_FORMATS, TEACHER_STEMS } from './run-config.ts';
+import { REPORT_FORMATS } from './run-config.ts';
 import { ShardSchema } from './shard.ts';
+import { TrainSpecSchema } from './train-spec.ts';
 
 const finiteLoss = () => z.number({ error: 'expected a finite, non-negative loss' }).min(0, { error: 'expected a finite, non-negative loss' });
 
@@ -58,16 +59,22 @@ export const TrainShardPayloadSchema = z
     initTrainer: ArtifactRefSchema.optional(),
     /** Where the job's final optimiser state goes, for the aggregate to average. */
     trainerOutputKey: StoreKeySchema.optional(),
+    /**
+     * With `init` null and a teacher whose BatchNorm is calibrated: the training images that
+     * calibrate it (a seeded sample over the model's whole plan, so every round-0 job of the
+     * model computes the same statistics).
+     */
+    calibration: z.array(z.string().min(1)).min(1).optional(),
+    /** The run's training settings, resolved at planning (train-spec.ts). */
+    spec: TrainSpecSchema,
     /** Optimiser steps to run (exclusive with localEpochs). */
     localSteps: positiveInt().optional(),
     /** Passes over the shards (exclusive with localSteps). */
     localEpochs: positiveNumber().optional(),
-    batchSize: positiveInt(),
     /** Learning rate for this round (milestones already applied). */
     lr: positiveNumber(),
+    /** The job's own seed: its batches and noise, the same on every retry. */
     seed: nonNegativeInt(),
-    /** The run record (run.json): the full config, for model and optimiser settings. */
-    configKey: StoreKeySchema,
     /** Where the trained weights go (runs/<id>/rounds/<r>/<job>.safetensors). */
     outputKey: StoreKeySchema,
     /** Where the job's result record goes, written last: the job is done when it exists (runs/<id>/rounds/<r>/<job>.json). */
@@ -118,9 +125,10 @@ export const TrainShardResultSchema = z.strictObject({
 export const TeacherPretrainPayloadSchema = z.strictObject({
   /** sha256 of the images and settings: names the teacher in the store, so runs share it. */
   fingerprint: Sha256Schema,
-  /** The run that asked for it; its record gives the dataset, image size and encoder. */
+  /** The run that asked for it. */
   runId: RunIdSchema,
-  configKey: StoreKeySchema,
+  /** The run's training settings: the model, image size, seed, dataset and the self-made teacher's stem. */
+  spec: TrainSpecSchema.refine((s) => s.teacher.source === 'self-supervised', { error: 'expected a run whose teacher is self-supervised', path: ['teacher', 'source'] }),
   /** Sample ids of the normal training images it learns from. */
   items: z.array(z.string().min(1)).min(1, { error: 'expected at least one training image' }),
   steps: positiveInt(),
@@ -128,8 +136,7 @@ export const TeacherPretrainPayloadSchema = z.strictObject({
   lr: positiveNumber(),
   /** Encoder stages left at their initialisation (model.teacher.pretrain.frozenStages). */
   frozenStages: nonNegativeInt().max(3).default(0),
-  /** The stem the encoder starts from (model.teacher.stem). */
-  stem: z.enum(TEACHER_STEMS),
+  /** The pretext stream's seed. */
   seed: nonNegativeInt(),
   checkpointEverySteps: positiveInt(),
   /** Where the teacher goes (safetensors, torchvision names) and its record, written last. */

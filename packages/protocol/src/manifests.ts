@@ -23,34 +23,9 @@ import {
   nonNegativeNumber,
   positiveInt,
 } from './primitives.ts';
-import { RunConfigSchema, TEACHER_STEMS, TRAINING_MODES } from './run-config.ts';
+import { RunConfigSchema, TRAINING_MODES } from './run-config.ts';
 import { ShardSchema } from './shard.ts';
-
-/** The stem a teacher made without weights started from (records written before it existed had random ones). */
-const TeacherStemRefSchema = z.enum(TEACHER_STEMS).default('random');
-
-/**
- * Where a run's teacher comes from: a pretrained file (in the store by content), a self-made
- * teacher (in the store by fingerprint, made by a teacher-pretrain job when missing), or the
- * random initialisation. `batchNorm`: whether round 0 calibrates its statistics.
- */
-export const TeacherRefSchema = z.discriminatedUnion('source', [
-  z.strictObject({
-    source: z.literal('weights'),
-    /** The file as the user named it (path or URL). */
-    from: z.string().min(1),
-    file: ArtifactRefSchema,
-    batchNorm: z.enum(['calibrate', 'keep']),
-  }),
-  z.strictObject({
-    source: z.literal('self-supervised'),
-    fingerprint: Sha256Schema,
-    batchNorm: z.enum(['calibrate', 'keep']),
-    stem: TeacherStemRefSchema,
-  }),
-  z.strictObject({ source: z.literal('random'), batchNorm: z.enum(['calibrate', 'keep']), stem: TeacherStemRefSchema }),
-]);
-export type TeacherRef = z.output<typeof TeacherRefSchema>;
+import { TrainSpecSchema } from './train-spec.ts';
 
 /** runs/<id>/run.json */
 export const RunRecordSchema = z.strictObject({
@@ -68,8 +43,8 @@ export const RunRecordSchema = z.strictObject({
     shards: z.array(ShardSchema).min(1),
     rounds: positiveInt(),
   }),
-  /** The teacher the run uses, resolved at planning. */
-  teacher: TeacherRefSchema.optional(),
+  /** The training settings every job gets, the teacher among them, resolved at planning (train-spec.ts). */
+  spec: TrainSpecSchema,
   /** Versions that produced the run, for reproducing it. */
   software: z.strictObject({ pmamba: z.string().min(1), node: z.string().min(1) }).optional(),
 });

@@ -12,6 +12,7 @@
  *   sweep:      optional grid of overrides; each grid point is a run of its own
  */
 import { z } from 'zod';
+import { PRESET_NAMES, type PresetName } from '@pmamba/model/spec';
 import {
   ClassNameSchema,
   RunIdSchema,
@@ -29,7 +30,6 @@ import { METRIC_NAMES } from './metrics.ts';
 export const DATASET_FORMATS = ['auto', 'mvtec', 'visa', 'mvtec-ad2', 'btad', 'folder'] as const;
 export const BAD_IMAGE_POLICIES = ['fail', 'skip'] as const;
 export const TRAINING_MODES = ['unified', 'per-class'] as const;
-export const MODEL_PRESETS = ['reference', 'small'] as const;
 export const REPORT_FORMATS = ['md', 'csv', 'json', 'html'] as const;
 export const MAP_REDUCTIONS = ['mean', 'reference'] as const;
 export const IMAGE_SCORES = ['max', 'top1%'] as const;
@@ -170,14 +170,14 @@ export function teacherSource(
 
 export const ModelSectionSchema = z.looseObject({
   /** Starting point the other fields override. Default: reference (the paper's model). */
-  preset: z.enum(MODEL_PRESETS).default('reference'),
+  preset: z.enum(PRESET_NAMES).default('reference'),
   /** How the frozen teacher is prepared before training. */
   teacher: TeacherSchema.prefault({}),
 });
 
 /** The model section split into the preset, the overrides @pmamba/model validates, and the teacher settings. */
 export function modelSection(model: z.output<typeof ModelSectionSchema>): {
-  preset: (typeof MODEL_PRESETS)[number];
+  preset: PresetName;
   overrides: Record<string, unknown>;
   teacher: z.output<typeof TeacherSchema>;
 } {

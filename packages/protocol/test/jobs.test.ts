@@ -6,7 +6,7 @@ import {
   redisConnectionFromUrl, type QueueName, type RunRecord,
 } from '../src/index.ts';
 import { JOB_SCHEMAS } from '../src/jobs.ts';
-import { PAYLOADS, RESULTS, ref } from './support/examples.ts';
+import { PAYLOADS, RESULTS, ref, spec } from './support/examples.ts';
 
 describe('queues and job schemas', () => {
   it('has one queue per job kind, each with a payload and a result schema', () => {
@@ -39,7 +39,8 @@ describe('queues and job schemas', () => {
   });
 
   it('explains a bad payload by queue, job and field', () => {
-    const payload = { ...PAYLOADS['train-shard'], localEpochs: 2, batchSize: 0, shards: [] };
+    const base = PAYLOADS['train-shard'];
+    const payload = { ...base, localEpochs: 2, shards: [], spec: { ...base.spec, batchSize: 0 } };
     assert.throws(() => parseJobPayload('train-shard', payload, 'quickstart.r2.w0'), (err: PayloadError) => {
       assert.equal(err.code, 'E_PAYLOAD_INVALID');
       assert.equal(err.queue, 'train-shard');
@@ -47,7 +48,7 @@ describe('queues and job schemas', () => {
         err.message,
         'invalid payload for train-shard job quickstart.r2.w0:\n' +
           '  shards: expected at least one shard, got an empty list\n' +
-          '  batchSize: expected a positive integer, got 0\n' +
+          '  spec.batchSize: expected a positive integer, got 0\n' +
           '  localEpochs: set either localSteps or localEpochs, not both',
       );
       return true;
@@ -83,6 +84,7 @@ describe('run records and manifests', () => {
       ],
       rounds: 2,
     },
+    spec: spec(),
     software: { pmamba: '0.1.0', node: process.version },
   };
 

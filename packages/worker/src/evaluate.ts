@@ -28,7 +28,7 @@ import {
 import { isStoreError, type ArtifactStore } from '@pmamba/store';
 import { WorkerError } from './errors.ts';
 import type { WorkerRuntime } from './runtime.ts';
-import type { JobContext } from './train-shard.ts';
+import type { JobContext } from './job-context.ts';
 
 function resultOf(record: EvaluationRecord, artifact: { key: string; sha256: string; size: number }): EvaluateResult {
   return {
@@ -75,9 +75,9 @@ export async function evaluateClass(payload: EvaluatePayload, ctx: JobContext, r
   if (done) return done;
   const backend = await rt.backend();
   const record = await rt.runRecord(payload.configKey);
-  const { evaluation, dataset } = record.config;
-  const size = dataset.imageSize;
-  const index = await rt.dataset(record);
+  const { evaluation } = record.config;
+  const { imageSize: size, dataset } = record.spec;
+  const index = await rt.dataset(dataset);
   const cls = index.classes.find((c) => c.name === payload.className);
   if (!cls) throw new WorkerError('E_STORE_MISSING', `class '${payload.className}' is not in the dataset at ${index.root}`);
   const tests: Sample[] = cls.test;

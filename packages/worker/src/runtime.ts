@@ -5,7 +5,7 @@
  */
 import { openDataset, type DatasetIndex } from '@pmamba/data';
 import { useBackend, type BackendName } from '@pmamba/model';
-import { parseRunRecord, type ArtifactRef, type RunRecord } from '@pmamba/protocol';
+import { parseRunRecord, type ArtifactRef, type RunRecord, type TrainSpec } from '@pmamba/protocol';
 import { isStoreError, openStore, sha256, type ArtifactStore } from '@pmamba/store';
 import { WorkerError } from './errors.ts';
 import type { ChildSettings } from './child-env.ts';
@@ -44,16 +44,15 @@ export class WorkerRuntime {
     return record;
   }
 
-  /** The run's dataset, read once per process (the reader follows the run's bad-image policy). */
-  dataset(record: RunRecord): Promise<DatasetIndex> {
-    const d = record.config.dataset;
-    const id = `${d.root}\u0000${d.format}\u0000${d.badImagePolicy}\u0000${record.plan.classes.join('/')}`;
+  /** A run's dataset (its train spec's `dataset`), read once per process; the reader follows the bad-image policy. */
+  dataset(d: TrainSpec['dataset']): Promise<DatasetIndex> {
+    const id = `${d.root}\u0000${d.format}\u0000${d.badImagePolicy}\u0000${d.classes.join('/')}`;
     let index = this.datasets.get(id);
     if (!index) {
       index = openDataset(d.root, {
         format: d.format,
         policy: d.badImagePolicy,
-        classes: record.plan.classes,
+        classes: d.classes,
         onWarning: (w) => this.log(`pmamba worker: warning [${w.code}] ${w.message}`),
       });
       index.catch(() => this.datasets.delete(id));

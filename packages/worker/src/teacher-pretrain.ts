@@ -10,9 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { createRng, hashSeed, loadBatch, samplesById } from '@pmamba/data';
-import { PyramidMamba, TeacherPretrainer, calibrateEncoder, exportTeacherWeights, gaussianStem, presetConfig, type ModelConfigInput } from '@pmamba/model';
+import { PyramidMamba, TeacherPretrainer, calibrateEncoder, exportTeacherWeights, gaussianStem } from '@pmamba/model';
 import {
-  modelSection,
   parseJobResult,
   parseTeacherCheckpointState,
   type ArtifactRef,
@@ -23,7 +22,7 @@ import {
 import { isStoreError, sha256, type ArtifactStore } from '@pmamba/store';
 import { WorkerError } from './errors.ts';
 import type { WorkerRuntime } from './runtime.ts';
-import type { HandedBack, JobContext } from './train-shard.ts';
+import type { HandedBack, JobContext } from './job-context.ts';
 
 
 function ref(o: { key: string; sha256: string; size: number }): ArtifactRef {
@@ -72,10 +71,10 @@ export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobC
     return done;
   }
   const backend = await rt.backend();
-  const record = await rt.runRecord(payload.configKey);
-  const size = record.config.dataset.imageSize;
-  const policy = record.config.dataset.badImagePolicy;
-  const index = await rt.dataset(record);
+  const { spec } = payload;
+  const size = spec.imageSize;
+  const policy = spec.dataset.badImagePolicy;
+  const index = await rt.dataset(spec.dataset);
   const samples = samplesById(index, payload.items);
   // The whole training set is decoded once: pretraining draws batches and defect sources from it.
   const all = await loadBatch(samples, { size, masks: false, policy, onWarning: (w) => ctx.log(`warning [${w.code}] ${w.message}`) });
@@ -83,9 +82,10 @@ export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobC
   if (n === 0) throw new WorkerError('E_NO_IMAGES', `teacher ${payload.fingerprint.slice(0, 12)}: none of the ${payload.items.length} training images could be read`);
   const plane = 3 * size * size;
 
-  const { preset, overrides } = modelSection(record.config.model);
-  const model = new PyramidMamba(presetConfig(preset, overrides as ModelConfigInput), record.config.training.seed);
-  if (payload.stem === 'gaussian') gaussianStem(model);
+  if (spec.teacher.source !== 'self-supervised') throw new Error('unreachable: the payload schema admits only a self-supervised teacher');
+  const { stem } = spec.teacher;
+  const model = new PyramidMamba(spec.model, spec.seed);
+  if (stem === 'gaussian') gaussianStem(model);
   const pretrainer = new TeacherPretrainer(model, { lr: payload.lr, seed: payload.seed, frozenStages: payload.frozenStages });
   try {
     const checkpoint = await readCheckpoint(store, payload);
@@ -146,7 +146,7 @@ export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobC
     const teacher = ref(
       await store.putBytes(
         payload.outputKey,
-        exportTeacherWeights(model, { 'pmamba.teacher': 'self-supervised', 'pmamba.fingerprint': payload.fingerprint, 'pmamba.steps': String(payload.steps), 'pmamba.stem': payload.stem }),
+        exportTeacherWeights(model, { 'pmamba.teacher': 'self-supervised', 'pmamba.fingerprint': payload.fingerprint, 'pmamba.steps': String(payload.steps), 'pmamba.stem': stem }),
       ),
     );
     const result: TeacherPretrainResult = {

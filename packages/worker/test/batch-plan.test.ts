@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { batchPlan, stepsOf } from '../src/train-shard.ts';
+import { batchPlan, stepsOf } from '../src/train/batch-plan.ts';
 
 const items = ['a', 'b', 'c', 'd', 'e'];
 
@@ -23,8 +23,7 @@ describe('batchPlan', () => {
 
   it('turns local epochs into steps', () => {
     const shards = [{ id: 'a/0', className: 'a', index: 0, items }];
-    const base = { runId: 'r', round: 0, jobId: 'w0', model: 'unified', shards, init: null, batchSize: 2, lr: 1, seed: 0, configKey: 'k', outputKey: 'o', checkpointKey: 'c', checkpointEverySteps: 1 };
-    assert.equal(stepsOf({ ...base, localEpochs: 2 }), 5);
-    assert.equal(stepsOf({ ...base, localSteps: 7 }), 7);
+    assert.equal(stepsOf({ shards, localEpochs: 2 }, 2), 5);
+    assert.equal(stepsOf({ shards, localSteps: 7 }, 2), 7);
   });
 });

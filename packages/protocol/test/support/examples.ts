@@ -1,5 +1,6 @@
 /** Valid payloads, results and manifests, one per schema, for tests to start from. */
-import type { ArtifactRef, QueueName } from '../../src/index.ts';
+import { presetConfig } from '@pmamba/model/spec';
+import { parseRunConfig, trainSpecOf, type ArtifactRef, type QueueName, type TeacherRef, type TrainSpec } from '../../src/index.ts';
 import type { JobPayload, JobResult } from '../../src/jobs.ts';
 
 export const sha = (c: string): string => c.repeat(64);
@@ -9,19 +10,25 @@ export const ref = (key: string, c = 'a', size = 1024): ArtifactRef => ({ key, s
 const metrics = { i_auroc: 0.98, i_ap: 0.99, i_f1max: 0.97, p_auroc: 0.97, p_ap: 0.55, p_f1max: 0.58, au_pro: 0.92, mad: 0.851 };
 
 const fp = sha('f');
+
+/** The train spec of a small run on two MVTec classes, with the given teacher (default: random, Gaussian stem). */
+export function spec(teacher: TeacherRef = { source: 'random', batchNorm: 'calibrate', stem: 'gaussian' }): TrainSpec {
+  const config = parseRunConfig({ dataset: { root: '/data/mvtec', imageSize: 64 }, training: { rounds: 3, localSteps: 20, batchSize: 8, seed: 7 } });
+  const dataset = { root: '/data/mvtec', format: 'mvtec', classes: ['bottle', 'cable'], badImagePolicy: 'fail' } as const;
+  return trainSpecOf(config, { model: presetConfig('small'), dataset: { ...dataset, classes: [...dataset.classes] }, teacher });
+}
 const teacherPrefix = `teachers/self-supervised/${fp}/`;
 
 export const PAYLOADS: { [Q in QueueName]: JobPayload<Q> } = {
   'teacher-pretrain': {
     fingerprint: fp,
     runId: 'quickstart',
-    configKey: 'runs/quickstart/run.json',
+    spec: spec({ source: 'self-supervised', fingerprint: fp, batchNorm: 'calibrate', stem: 'gaussian' }),
     items: ['bottle/train/good/000.png', 'cable/train/good/007.png'],
     steps: 300,
     batchSize: 16,
     lr: 0.001,
     frozenStages: 2,
-    stem: 'gaussian',
     seed: 7,
     checkpointEverySteps: 50,
     outputKey: `${teacherPrefix}teacher.safetensors`,
@@ -40,11 +47,10 @@ export const PAYLOADS: { [Q in QueueName]: JobPayload<Q> } = {
       { id: 'cable/1', className: 'cable', index: 1, items: ['cable/train/good/007.png'] },
     ],
     init: ref('runs/quickstart/rounds/1/merged/unified.safetensors'),
+    spec: spec(),
     localSteps: 20,
-    batchSize: 8,
     lr: 0.0025,
     seed: 7,
-    configKey: 'runs/quickstart/run.json',
     outputKey: 'runs/quickstart/rounds/2/w0.safetensors',
     resultKey: 'runs/quickstart/rounds/2/w0.json',
     checkpointKey: 'runs/quickstart/rounds/2/checkpoints/w0.safetensors',

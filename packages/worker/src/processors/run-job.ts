@@ -11,7 +11,7 @@ import { ProtocolError, type JobProgress } from '@pmamba/protocol';
 import { readChildEnv } from '../child-env.ts';
 import { WorkerError } from '../errors.ts';
 import { WorkerRuntime } from '../runtime.ts';
-import type { HandedBack, JobContext } from '../train-shard.ts';
+import type { HandedBack, JobContext } from '../job-context.ts';
 
 let runtime: WorkerRuntime | undefined;
 
