@@ -36,8 +36,8 @@ export type WeightsErrorCode =
 
 /** A user-facing CLI error: the message names the file or option and what to do. */
 export class CliError extends Error {
-  constructor(message: string, readonly code: CliErrorCode) {
-    super(message);
+  constructor(message: string, readonly code: CliErrorCode, options?: ErrorOptions) {
+    super(message, options);
     this.name = new.target.name;
   }
 }

@@ -39,8 +39,6 @@ export function startLocalWorkers(options: LocalWorkerOptions): LocalWorkers {
         ...execArgv,
         MAIN,
         'worker',
-        '--redis',
-        options.redisUrl,
         '--prefix',
         options.prefix,
         '--store',
@@ -51,6 +49,7 @@ export function startLocalWorkers(options: LocalWorkerOptions): LocalWorkers {
         `local-${i + 1}`,
         ...(options.args ?? []),
       ],
+      // The Redis URL (it may hold a password) goes by environment, not argv, which `ps` shows to every local user.
       // A process group of its own: Ctrl-C reaches only this command, which then stops the workers once, gracefully.
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: options.redisUrl, PMAMBA_SCAN_THREADS: scanThreads }, detached: true },
     );

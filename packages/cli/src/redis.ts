@@ -1,17 +1,23 @@
 /**
  * The Redis a command uses: `--redis URL`, else REDIS_URL, else the config's redis.url, else —
  * for commands that may — a private `redis-server` on a free loopback port, without persistence,
- * stopped when the command exits. A URL that does not answer fails in seconds with what to do,
- * instead of ioredis retrying forever in silence.
+ * stopped when the command exits. The private server has a random password, given to it on its
+ * stdin (not its command line, which `ps` shows to every local user), and runs in a process
+ * group of its own, so a Ctrl-C reaches only the command, which stops it last. A URL that does
+ * not answer fails in seconds with what to do, instead of ioredis retrying forever in silence.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { redisConnectionFromUrl, type RedisConnectionOptions } from '@pmamba/protocol';
 import { CliError } from './errors.ts';
 
 export interface RedisService {
+  /** The URL with its password, for connections; never print it. */
   url: string;
+  /** The URL with the password masked, for logs and messages. */
+  shownUrl: string;
   connection: RedisConnectionOptions;
   /** True when this process started the server (and stops it in `stop`). */
   private: boolean;
@@ -22,7 +28,8 @@ const HOW_TO_GET_REDIS =
   'pass --redis redis://HOST:PORT or set REDIS_URL, or install redis-server so pmamba can start a private one ' +
   '(Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis; Docker: docker run -d -p 6379:6379 redis:7)';
 
-function shown(url: string): string {
+/** The URL with its password (if any) masked. */
+export function shownRedisUrl(url: string): string {
   return url.replace(/\/\/([^@/]*)@/, '//***@');
 }
 
@@ -44,7 +51,7 @@ export async function pingRedis(url: string, timeoutMs = 5000): Promise<void> {
     await client.ping();
   } catch (err) {
     const why = (cause ?? (err as Error)).message;
-    throw new CliError(`cannot reach Redis at ${shown(url)}: ${why}; start it or fix the URL (${HOW_TO_GET_REDIS})`, 'E_REDIS_UNREACHABLE');
+    throw new CliError(`cannot reach Redis at ${shownRedisUrl(url)}: ${why}; start it or fix the URL (${HOW_TO_GET_REDIS})`, 'E_REDIS_UNREACHABLE');
   } finally {
     client.disconnect();
   }
@@ -65,9 +72,13 @@ async function freePort(): Promise<number> {
 /** Starts `redis-server` on a free loopback port; E_REDIS_MISSING says how to get Redis when the binary is absent. */
 export async function startPrivateRedis(binary = 'redis-server'): Promise<RedisService> {
   const port = await freePort();
-  const child: ChildProcess = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const password = randomBytes(24).toString('hex');
+  // `redis-server -` reads its config from stdin: the password never appears in `ps`.
+  const child: ChildProcess = spawn(binary, ['-'], { stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+  child.stdin?.on('error', () => undefined); // a binary that exits at once closes the pipe; its exit says why
+  child.stdin?.end(
+    [`port ${port}`, 'bind 127.0.0.1', `requirepass ${password}`, 'save ""', 'appendonly no', 'daemonize no', ''].join('\n'),
+  );
   let stderr = '';
   child.stderr?.on('data', (b: Buffer) => (stderr += b.toString()));
   const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.once('exit', (code, signal) => resolve(signal ?? code)));
@@ -77,7 +88,7 @@ export async function startPrivateRedis(binary = 'redis-server'): Promise<RedisS
     );
     void exited.then((why) => reject(new CliError(`${binary} exited (${why}) before accepting connections: ${stderr.trim().slice(-400)}`, 'E_REDIS_START')));
   });
-  const url = `redis://127.0.0.1:${port}`;
+  const url = `redis://:${password}@127.0.0.1:${port}`;
   // Kill it with this process even on process.exit(); a SIGKILL of this process cannot be caught.
   const onExit = () => child.kill('SIGTERM');
   process.once('exit', onExit);
@@ -97,6 +108,7 @@ export async function startPrivateRedis(binary = 'redis-server'): Promise<RedisS
   failed.catch(() => undefined);
   return {
     url,
+    shownUrl: shownRedisUrl(url),
     connection: redisConnectionFromUrl(url),
     private: true,
     stop: async () => {
@@ -118,7 +130,7 @@ export async function resolveRedis(urls: readonly (string | undefined)[], option
   if (url !== undefined) {
     const connection = redisConnectionFromUrl(url);
     await pingRedis(url);
-    return { url, connection, private: false, stop: async () => undefined };
+    return { url, shownUrl: shownRedisUrl(url), connection, private: false, stop: async () => undefined };
   }
   if (!options.allowPrivate) throw new CliError(`no Redis URL given: ${HOW_TO_GET_REDIS}`, 'E_REDIS_MISSING');
   return startPrivateRedis();

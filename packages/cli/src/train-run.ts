@@ -1,9 +1,11 @@
 /**
- * What `pmamba train` and `pmamba demo` do: bring up Redis (or use the given one), optionally
- * local worker processes, plan or resume the run, drive it with progress on stderr, print the
+ * What `pmamba train` and `pmamba demo` do: check the report folder, plan the run (or load it to
+ * resume), then bring up Redis (or use the given one) and optionally local worker processes, drive it with progress on stderr, print the
  * benchmark tables (untrained and trained) on stdout and copy the report files to a folder.
  * Business logic lives in @pmamba/coordinator; this file wires services and output.
  */
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Coordinator, CoordinatorError, loadRun, planRun, reportMarkdown, saveReport, type RunOutcome } from '@pmamba/coordinator';
@@ -56,6 +58,18 @@ function printTables(outcome: RunOutcome, record: RunRecord): void {
   }
 }
 
+/** The report folder, created now so that a path under a file fails before the run, not after it. */
+async function usableFolder(path: string): Promise<string> {
+  const dir = resolve(path);
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, constants.W_OK);
+  } catch (err) {
+    throw new CliError(`--report ${path}: cannot write a report there (${(err as Error).message})`, 'E_BAD_OPTION');
+  }
+  return dir;
+}
+
 export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
   const progress = new RunProgress();
   let store: ArtifactStore | undefined;
@@ -63,8 +77,13 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
   let workers: LocalWorkers | undefined;
   let coordinator: Coordinator | undefined;
   let interrupted = false;
+  // How to continue, once the run is known: printed however the command ends after a signal.
+  let resumeHint: string | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) process.exit(130);
+    if (interrupted) {
+      if (resumeHint) process.stderr.write(`\npmamba: ${resumeHint}\n`);
+      process.exit(130);
+    }
     interrupted = true;
     progress.log(`pmamba: ${signal}: stopping (workers hand their jobs back); again to quit at once`);
     void coordinator?.close();
@@ -73,28 +92,13 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
   process.on('SIGTERM', onSignal);
   try {
     const config = options.config;
+    // Everything that can fail without Redis or workers fails first: the report folder, the
+    // store, the plan (config against dataset and model, every image decoded).
+    const reportDir = options.reportDir ? await usableFolder(options.reportDir) : undefined;
     const storeUrl = absoluteStoreUrl(options.storeUrl ?? config?.store.url ?? DEFAULT_STORE_URL);
     store = await openStore(storeUrl);
-    redis = await resolveRedis([options.redisUrl, process.env.REDIS_URL, config?.redis.url], { allowPrivate: true });
-    if (redis.private) progress.log(`pmamba: started a private redis-server at ${redis.url} (stopped when this command ends)`);
-
     let record = options.resume ? await loadRun(store, options.resume) : undefined;
-    const prefix = options.prefix ?? record?.config.redis.prefix ?? config?.redis.prefix ?? DEFAULT_REDIS_PREFIX;
-    const planned = record?.config ?? config!;
-    const count = options.localWorkers ?? (redis.private ? Math.min(planned.training.workers, availableParallelism()) : 0);
-    if (count > 0) {
-      workers = startLocalWorkers({
-        count,
-        redisUrl: redis.url,
-        prefix,
-        storeUrl,
-        backend: options.backend,
-        args: options.workerArgs,
-        log: (line) => progress.log(line),
-      });
-      progress.log(`pmamba: started ${count} local worker process(es)`);
-    }
-    coordinator = new Coordinator({ connection: redis.connection, prefix, store, onEvent: (e) => progress.handle(e) });
+    const isNew = !record;
     if (!record) {
       let synth: ReturnType<RunProgress['counter']> | undefined;
       const teacherFile = await teacherWeightsFile(config!);
@@ -109,6 +113,28 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
         },
         onWarning: (w) => progress.log(`pmamba: warning [${w.code}] ${w.message}`),
       });
+    }
+
+    redis = await resolveRedis([options.redisUrl, process.env.REDIS_URL, config?.redis.url], { allowPrivate: true });
+    if (redis.private) progress.log(`pmamba: started a private redis-server at ${redis.shownUrl} (stopped when this command ends)`);
+    const prefix = options.prefix ?? record.config.redis.prefix ?? DEFAULT_REDIS_PREFIX;
+    const count = options.localWorkers ?? (redis.private ? Math.min(record.config.training.workers, availableParallelism()) : 0);
+    if (count > 0) {
+      workers = startLocalWorkers({
+        count,
+        redisUrl: redis.url,
+        prefix,
+        storeUrl,
+        backend: options.backend,
+        args: options.workerArgs,
+        log: (line) => progress.log(line),
+      });
+      progress.log(`pmamba: started ${count} local worker process(es)`);
+    }
+    const where = `--store ${storeUrl}${redis.private ? '' : ` --redis ${redis.shownUrl} --prefix ${prefix}`}`;
+    resumeHint = `run ${record.runId} stopped; continue it with \`pmamba train --resume ${record.runId} ${where}\``;
+    coordinator = new Coordinator({ connection: redis.connection, prefix, store, onEvent: (e) => progress.handle(e) });
+    if (isNew) {
       await coordinator.createRun(record);
       progress.log(`pmamba: run ${record.runId} planned: ${record.plan.shards.length} shard(s); record at ${storeUrl} ${layout.runRecordKey(record.runId)}`);
     }
@@ -116,16 +142,14 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
     try {
       outcome = await coordinator.run(record, options.resume !== undefined);
     } catch (err) {
-      if (interrupted && err instanceof CoordinatorError && err.code === 'E_STOPPED') {
-        const where = `--store ${storeUrl}${redis.private ? '' : ` --redis ${redis.url.replace(/\/\/([^@/]*)@/, '//***@')} --prefix ${prefix}`}`;
-        throw new CliError(`run ${record.runId} stopped; continue it with \`pmamba train --resume ${record.runId} ${where}\``, 'E_STOPPED');
-      }
+      // Interrupted, the run ends with whatever error the stop caused: the hint is what matters.
+      if (interrupted) throw new CliError(resumeHint, 'E_STOPPED', { cause: err });
       throw err;
     }
     progress.stop();
     printTables(outcome, record);
-    if (options.reportDir) {
-      const dir = resolve(options.reportDir);
+    if (reportDir) {
+      const dir = reportDir;
       const written: string[] = [];
       for (const { atRound, result } of outcome.evaluations) {
         const sub = atRound === record.plan.rounds ? dir : join(dir, atRound === 0 ? 'untrained' : `after-round-${atRound}`);

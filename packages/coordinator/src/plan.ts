@@ -17,7 +17,7 @@ import {
   type DataWarning,
   type DatasetIndex,
 } from '@pmamba/data';
-import { checkImageSize, presetConfig, type ModelConfig, type ModelConfigInput } from '@pmamba/model/spec';
+import { presetConfig, type ModelConfig, type ModelConfigInput } from '@pmamba/model/spec';
 import { layout, modelSection, parseRunRecord, runIdStamp, trainSpecOf, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
 import type { ArtifactStore } from '@pmamba/store';
 import { CoordinatorError } from './errors.ts';
@@ -40,19 +40,10 @@ export interface PlanOptions {
   teacherWeightsFile?: string;
 }
 
-/** The model config a run's `model` section describes (preset + overrides), validated for the image size. */
+/** The model config a run's `model` section describes (preset + overrides); parsing the run config checked it fits the image size. */
 export function runModelConfig(config: RunConfig): ModelConfig {
   const { preset, overrides } = modelSection(config.model);
-  let model: ModelConfig;
-  try {
-    model = presetConfig(preset, overrides as ModelConfigInput);
-    checkImageSize(model, config.dataset.imageSize);
-  } catch (err) {
-    throw new CoordinatorError('E_CONFIG', `model: ${(err as Error).message} (dataset.imageSize ${config.dataset.imageSize}, preset ${preset})`, {
-      cause: err,
-    });
-  }
-  return model;
+  return presetConfig(preset, overrides as ModelConfigInput);
 }
 
 const SYNTH_MANIFEST = 'pmamba-synth.json';

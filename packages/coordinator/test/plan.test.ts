@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseRunConfig, type RunConfig } from '@pmamba/protocol';
 import { CoordinatorError } from '../src/errors.ts';
-import { planRun, runModelConfig } from '../src/plan.ts';
+import { planRun } from '../src/plan.ts';
 
 let dir: string;
 
@@ -53,12 +53,5 @@ describe('planRun', () => {
     const disc = record.plan.shards.filter((s) => s.className === 'disc').flatMap((s) => s.items);
     assert.equal(disc.length, 4);
     assert.ok(!disc.includes('disc/train/good/002.png'));
-  });
-
-  it('rejects a model that does not fit the image size, naming both', () => {
-    assert.throws(
-      () => runModelConfig(config('fail', { model: { preset: 'small' } })),
-      (e: CoordinatorError) => e.code === 'E_CONFIG' && /image size 32/.test(e.message) && /dataset\.imageSize 32/.test(e.message),
-    );
   });
 });

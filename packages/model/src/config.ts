@@ -81,18 +81,33 @@ export function blocksPerModule(depth: number): number {
   return per;
 }
 
-/** The image side must be divisible by 32 and by what the pyramid levels need at the smallest map. */
-export function checkImageSize(cfg: ModelConfig, size: number): void {
-  if (!Number.isInteger(size) || size <= 0 || size % 32 !== 0) {
-    throw new ModelConfigError(`image size ${size} must be a positive multiple of 32`);
-  }
+/** Why `size` does not fit the model, or undefined when it does. */
+function imageSizeProblem(cfg: ModelConfig, size: number): string | undefined {
+  if (!Number.isInteger(size) || size <= 0 || size % 32 !== 0) return `image size ${size} must be a positive multiple of 32`;
   for (let stage = 0; stage < 4; stage++) {
     const side = (size / 32) * 2 ** stage;
     const need = windowDivisor(cfg, stage, side);
-    if (side % need !== 0) {
-      throw new ModelConfigError(`image size ${size}: decoder stage ${stage} map ${side}×${side} is not divisible by ${need}, which its pyramid levels need`);
-    }
+    if (side % need !== 0) return `image size ${size}: decoder stage ${stage} map ${side}×${side} is not divisible by ${need}, which its pyramid levels need`;
   }
+  return undefined;
+}
+
+/** Image sizes up to this are searched for the nearest ones that fit. */
+const LARGEST_SUGGESTED = 4096;
+
+/**
+ * The image side must be divisible by 32 and by what the pyramid levels need at the smallest
+ * map. The error names the nearest sizes that fit.
+ */
+export function checkImageSize(cfg: ModelConfig, size: number): void {
+  const problem = imageSizeProblem(cfg, size);
+  if (!problem) return;
+  const fits: number[] = [];
+  for (let s = 32; s <= LARGEST_SUGGESTED; s += 32) if (!imageSizeProblem(cfg, s)) fits.push(s);
+  const below = fits.filter((s) => s < size).at(-1);
+  const above = fits.find((s) => s > size);
+  const nearest = [below, above].filter((s) => s !== undefined);
+  throw new ModelConfigError(`${problem}${nearest.length ? `; sizes that fit this model near it: ${nearest.join(', ')} (it takes ${fits.slice(0, 4).join(', ')}, …)` : ''}`);
 }
 
 function windowDivisor(cfg: ModelConfig, stage: number, side: number): number {

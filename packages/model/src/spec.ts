@@ -13,7 +13,7 @@
  */
 export { BACKENDS, type BackendChoice, type BackendName } from './backend-names.ts';
 export {
-  ENCODER_ARCHS, ModelConfigSchema, PRESET_NAMES, checkImageSize, parseModelConfig, presetConfig,
+  ENCODER_ARCHS, ModelConfigSchema, PRESETS, PRESET_NAMES, checkImageSize, parseModelConfig, presetConfig,
   type EncoderArch, type ModelConfig, type ModelConfigInput, type PresetName,
 } from './config.ts';
 export { readSafetensors, writeSafetensors, type SafeTensor } from './weights/safetensors.ts';

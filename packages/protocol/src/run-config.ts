@@ -12,7 +12,8 @@
  *   sweep:      optional grid of overrides; each grid point is a run of its own
  */
 import { z } from 'zod';
-import { PRESET_NAMES, type PresetName } from '@pmamba/model/spec';
+import { ModelConfigSchema, PRESETS, PRESET_NAMES, checkImageSize, type PresetName } from '@pmamba/model/spec';
+import { suggestField } from './issues.ts';
 import {
   ClassNameSchema,
   RunIdSchema,
@@ -301,18 +302,51 @@ export const RedisSectionSchema = z.strictObject({
     .default(DEFAULT_REDIS_PREFIX),
 });
 
-export const RunConfigSchema = z.strictObject({
-  /** Config format version. Default: 1. */
-  version: z.literal(1).default(1),
-  run: RunSectionSchema.prefault({}),
-  dataset: DatasetSchema,
-  model: ModelSectionSchema.prefault({}),
-  training: TrainingSchema,
-  evaluation: EvaluationSchema.prefault({}),
-  store: StoreSectionSchema.prefault({}),
-  redis: RedisSectionSchema.prefault({}),
-  sweep: SweepSchema.optional(),
-});
+/**
+ * The model block resolved with @pmamba/model's own schema (preset + overrides) and checked
+ * against the image size, so a model that cannot run fails when the config is read — with the
+ * field, its line and the sizes that would fit — not after Redis and workers have started.
+ */
+function checkModel(config: { model: ModelSection; dataset: { imageSize: number } }, ctx: z.RefinementCtx): void {
+  const { preset, overrides } = modelSection(config.model);
+  const resolved = ModelConfigSchema.safeParse({ ...PRESETS[preset], ...overrides });
+  if (!resolved.success) {
+    const known = [...Object.keys(ModelConfigSchema.shape), 'preset', 'teacher'];
+    for (const issue of resolved.error.issues) {
+      if (issue.code === 'unrecognized_keys' && issue.path.length === 0) {
+        for (const key of issue.keys) {
+          const guess = suggestField(key, known);
+          ctx.addIssue({ code: 'custom', path: ['model', key], message: guess ? `unknown field (did you mean "${guess}"?)` : `unknown field (known: ${known.join(', ')})` });
+        }
+      } else {
+        ctx.addIssue({ ...issue, path: ['model', ...issue.path] } as Parameters<typeof ctx.addIssue>[0]);
+      }
+    }
+    return;
+  }
+  const size = config.dataset.imageSize;
+  if (!Number.isInteger(size) || size % 32 !== 0) return; // dataset.imageSize's own check says so
+  try {
+    checkImageSize(resolved.data, size);
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['dataset', 'imageSize'], message: `${(err as Error).message} (model preset ${preset})` });
+  }
+}
+
+export const RunConfigSchema = z
+  .strictObject({
+    /** Config format version. Default: 1. */
+    version: z.literal(1).default(1),
+    run: RunSectionSchema.prefault({}),
+    dataset: DatasetSchema,
+    model: ModelSectionSchema.prefault({}),
+    training: TrainingSchema,
+    evaluation: EvaluationSchema.prefault({}),
+    store: StoreSectionSchema.prefault({}),
+    redis: RedisSectionSchema.prefault({}),
+    sweep: SweepSchema.optional(),
+  })
+  .superRefine(checkModel);
 
 /** A validated run config, defaults filled in. */
 export type RunConfig = z.output<typeof RunConfigSchema>;

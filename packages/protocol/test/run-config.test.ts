@@ -114,6 +114,12 @@ describe('run config schema', () => {
       [{ evaluation: { metrics: [] } }, 'evaluation.metrics', 'expected at least 1 item, got an empty list'],
       [{ evaluation: { auProMaxFpr: 1.5 } }, 'evaluation.auProMaxFpr', 'expected a number in (0, 1], got 1.5'],
       [{ model: { preset: 'large' } }, 'model.preset', 'expected one of "reference", "small", got "large"'],
+      [{ model: { preset: 'small', dstate: 16 } }, 'model.dstate', 'unknown field (did you mean "dState"?)'],
+      [
+        { dataset: { root: 'x', imageSize: 96 }, model: { preset: 'small' } },
+        'dataset.imageSize',
+        'image size 96: decoder stage 0 map 3×3 is not divisible by 2, which its pyramid levels need; sizes that fit this model near it: 64, 128 (it takes 64, 128, 192, 256, …) (model preset small)',
+      ],
       [{ model: 'small' }, 'model', 'expected a mapping of fields, got "small"'],
       [{ model: { teacher: { batchNorm: 'frozen' } } }, 'model.teacher.batchNorm', 'expected one of "calibrate", "keep", got "frozen"'],
       [{ model: { teacher: { calibrationImages: 0 } } }, 'model.teacher.calibrationImages', 'expected a positive integer, got 0'],

@@ -81,7 +81,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
         if (line) log(line);
       },
     });
-    log(`serving ${(queues ?? Object.keys(PROCESSORS)).join(', ')} on ${redis.url.replace(/\/\/([^@/]*)@/, '//***@')} (prefix ${args.prefix}), store ${storeUrl}`);
+    log(`serving ${(queues ?? Object.keys(PROCESSORS)).join(', ')} on ${redis.shownUrl} (prefix ${args.prefix}), store ${storeUrl}`);
     await new Promise<void>((done) => {
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
