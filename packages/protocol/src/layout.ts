@@ -11,7 +11,9 @@
  *   runs/<run>/rounds/<r>/<job>.safetensors          a train-shard job's output weights
  *   runs/<run>/rounds/<r>/<job>.trainer.safetensors  its final optimiser state
  *   runs/<run>/rounds/<r>/<job>.json                 its result record (samples, loss), written last
- *   runs/<run>/rounds/<r>/checkpoints/<job>.{safetensors,trainer.safetensors,json}  its resumable checkpoint
+ *   runs/<run>/rounds/<r>/checkpoints/<job>.json     its resumable checkpoint's state record, written last,
+ *   runs/<run>/rounds/<r>/checkpoints/<job>.s<step>.safetensors          naming the weights
+ *   runs/<run>/rounds/<r>/checkpoints/<job>.trainer.s<step>.safetensors  and optimiser state of one step
  *   runs/<run>/rounds/<r>/merged/<model>.safetensors round r's aggregated weights
  *   runs/<run>/rounds/<r>/merged/<model>.trainer.safetensors  and averaged optimiser state
  *   runs/<run>/rounds/<r>/merged/<model>.manifest.json  round manifest, written last
@@ -28,7 +30,8 @@
  *                                                   (torchvision names; `<fp>` fingerprints the
  *                                                   images and settings)
  *   teachers/self-supervised/<fp>/teacher.json      its record, written last: the teacher exists
- *   teachers/self-supervised/<fp>/checkpoint.{safetensors,trainer.safetensors,json}  resumable state
+ *   teachers/self-supervised/<fp>/checkpoint.json  resumable state, naming
+ *   teachers/self-supervised/<fp>/checkpoint.{s<step>,trainer.s<step>}.safetensors  one step's files
  *
  * `<model>` is `unified` in unified mode and the class name in per-class mode. Ids are checked
  * against ID_PATTERN, fingerprints and hashes against SHA256_PATTERN, and names taken from data
@@ -101,10 +104,25 @@ export const jobWeightsKey = (runId: string, r: number, jobId: string): string =
 export const jobTrainerKey = (runId: string, r: number, jobId: string): string => `${roundPrefix(runId, r)}${id('job id', jobId)}.trainer.safetensors`;
 /** `runs/<run>/rounds/<r>/<job>.json` — its result record, written last. */
 export const jobResultKey = (runId: string, r: number, jobId: string): string => `${roundPrefix(runId, r)}${id('job id', jobId)}.json`;
-/** `runs/<run>/rounds/<r>/checkpoints/<job>.safetensors` — its checkpoint's weights. */
+/**
+ * `<base>.s<step>.safetensors` for a checkpoint base key `<base>.safetensors`: one step's file.
+ * Checkpoint files are never overwritten — each step writes new ones and then its state record
+ * names them — so a crash between any two writes leaves the last published checkpoint whole.
+ */
+export const checkpointVersionKey = (baseKey: string, step: number): string => {
+  if (!baseKey.endsWith('.safetensors')) invalid(`invalid checkpoint base key ${JSON.stringify(baseKey)}: expected a .safetensors key`);
+  if (!Number.isInteger(step) || step < 0) invalid(`invalid checkpoint step ${step}: expected a non-negative integer`);
+  return `${baseKey.slice(0, -'.safetensors'.length)}.s${step}.safetensors`;
+};
+/** `<dir>/<name>.` for a checkpoint state key `<dir>/<name>.json`: the prefix every file of that checkpoint has (for removing them all). */
+export const checkpointFilesPrefix = (stateKey: string): string => {
+  if (!stateKey.endsWith('.json')) invalid(`invalid checkpoint state key ${JSON.stringify(stateKey)}: expected a .json key`);
+  return stateKey.slice(0, -'json'.length);
+};
+/** `runs/<run>/rounds/<r>/checkpoints/<job>.safetensors` — base of its checkpoint's weights (checkpointVersionKey). */
 export const checkpointWeightsKey = (runId: string, r: number, jobId: string): string =>
   `${roundPrefix(runId, r)}checkpoints/${id('job id', jobId)}.safetensors`;
-/** `runs/<run>/rounds/<r>/checkpoints/<job>.trainer.safetensors` — its checkpoint's optimiser state. */
+/** `runs/<run>/rounds/<r>/checkpoints/<job>.trainer.safetensors` — base of its checkpoint's optimiser state. */
 export const checkpointTrainerKey = (runId: string, r: number, jobId: string): string =>
   `${roundPrefix(runId, r)}checkpoints/${id('job id', jobId)}.trainer.safetensors`;
 /** `runs/<run>/rounds/<r>/checkpoints/<job>.json` — its checkpoint's state record, written last. */

@@ -24,6 +24,9 @@ describe('store layout', () => {
     assert.equal(layout.checkpointWeightsKey('paper-1', 3, 'shard-07'), 'runs/paper-1/rounds/3/checkpoints/shard-07.safetensors');
     assert.equal(layout.checkpointTrainerKey('paper-1', 3, 'shard-07'), 'runs/paper-1/rounds/3/checkpoints/shard-07.trainer.safetensors');
     assert.equal(layout.checkpointStateKey('paper-1', 3, 'shard-07'), 'runs/paper-1/rounds/3/checkpoints/shard-07.json');
+    assert.equal(layout.checkpointVersionKey(layout.checkpointWeightsKey('paper-1', 3, 'shard-07'), 40), 'runs/paper-1/rounds/3/checkpoints/shard-07.s40.safetensors');
+    assert.equal(layout.checkpointVersionKey(layout.checkpointTrainerKey('paper-1', 3, 'shard-07'), 40), 'runs/paper-1/rounds/3/checkpoints/shard-07.trainer.s40.safetensors');
+    assert.equal(layout.checkpointFilesPrefix(layout.checkpointStateKey('paper-1', 3, 'shard-07')), 'runs/paper-1/rounds/3/checkpoints/shard-07.');
     assert.equal(layout.mergedWeightsKey('paper-1', 3), 'runs/paper-1/rounds/3/merged/unified.safetensors');
     assert.equal(layout.mergedWeightsKey('paper-1', 3, 'metal_nut'), 'runs/paper-1/rounds/3/merged/metal_nut.safetensors');
     assert.equal(layout.mergedTrainerKey('paper-1', 3, 'cable'), 'runs/paper-1/rounds/3/merged/cable.trainer.safetensors');

@@ -2,7 +2,7 @@
  * How a worker process configures its sandboxed processors: environment variables set on the
  * forked child (BullMQ passes only the job itself over IPC).
  */
-import type { BackendChoice } from '@pmamba/model';
+import type { BackendChoice } from '@pmamba/model/spec';
 
 export const CHILD_ENV = {
   /** Artifact store URL (file://… or s3://…). */

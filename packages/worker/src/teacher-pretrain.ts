@@ -12,6 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { createRng, hashSeed, loadBatch, samplesById } from '@pmamba/data';
 import { PyramidMamba, TeacherPretrainer, calibrateEncoder, exportTeacherWeights, gaussianStem } from '@pmamba/model';
 import {
+  layout,
   parseJobResult,
   parseTeacherCheckpointState,
   type ArtifactRef,
@@ -20,6 +21,7 @@ import {
   type TeacherPretrainResult,
 } from '@pmamba/protocol';
 import { isStoreError, sha256, type ArtifactStore } from '@pmamba/store';
+import { removeCheckpoint, removeReplaced } from './checkpoint-files.ts';
 import { WorkerError } from './errors.ts';
 import type { WorkerRuntime } from './runtime.ts';
 import type { HandedBack, JobContext } from './job-context.ts';
@@ -53,7 +55,7 @@ async function readCheckpoint(store: ArtifactStore, payload: TeacherPretrainPayl
   if (state.fingerprint !== payload.fingerprint || state.steps !== payload.steps || state.step >= payload.steps) return undefined;
   try {
     const [weights, trainer] = await Promise.all([store.getBytes(state.weights.key), store.getBytes(state.trainer.key)]);
-    // Files written after the state record belong to a later step: not resumable.
+    // Published files are never rewritten: a hash that no longer matches means the store damaged them.
     if (sha256(weights) !== state.weights.sha256 || sha256(trainer) !== state.trainer.sha256) return undefined;
     return { state, weights, trainer };
   } catch (err) {
@@ -68,6 +70,7 @@ export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobC
   const done = await finishedTeacher(store, payload.recordKey);
   if (done) {
     ctx.log(`teacher ${payload.fingerprint.slice(0, 12)} is already in the store; returning it`);
+    await removeCheckpoint(store, payload.checkpointStateKey); // a crash may have come between the record and the cleanup
     return done;
   }
   const backend = await rt.backend();
@@ -96,11 +99,14 @@ export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobC
       ctx.log(`teacher ${payload.fingerprint.slice(0, 12)}: resuming from its checkpoint at step ${pretrainer.stepCount}/${payload.steps}`);
     }
     const resumedFrom = pretrainer.stepCount;
+    let published = checkpoint?.state;
+    // New keys per step, published by the state record; the replaced step's files go after it.
     const writeCheckpoint = async () => {
-      const meta = { 'pmamba.teacher': payload.fingerprint, 'pmamba.step': String(pretrainer.stepCount) };
+      const step = pretrainer.stepCount;
+      const meta = { 'pmamba.teacher': payload.fingerprint, 'pmamba.step': String(step) };
       const saved = pretrainer.saveState(meta);
-      const trainer = ref(await store.putBytes(payload.checkpointTrainerKey, saved.trainer));
-      const weights = ref(await store.putBytes(payload.checkpointKey, saved.weights));
+      const trainer = ref(await store.putBytes(layout.checkpointVersionKey(payload.checkpointTrainerKey, step), saved.trainer));
+      const weights = ref(await store.putBytes(layout.checkpointVersionKey(payload.checkpointKey, step), saved.weights));
       const state: TeacherCheckpointState = {
         kind: 'pmamba.teacher-checkpoint',
         version: 1,
@@ -113,6 +119,8 @@ export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobC
         createdAt: new Date().toISOString(),
       };
       await store.putJson(payload.checkpointStateKey, state);
+      await removeReplaced(store, [published?.weights.key, published?.trainer.key], [weights.key, trainer.key]);
+      published = state;
     };
 
     const meanLoss = () => {
@@ -166,7 +174,7 @@ export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobC
       createdAt: new Date().toISOString(),
     };
     await store.putJson(payload.recordKey, result);
-    await Promise.all([payload.checkpointKey, payload.checkpointTrainerKey, payload.checkpointStateKey].map((k) => store.delete(k)));
+    await removeCheckpoint(store, payload.checkpointStateKey);
     return result;
   } finally {
     pretrainer.dispose();

@@ -27,6 +27,7 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
   const done = await finishedResult(store, payload);
   if (done) {
     ctx.log(`${payload.jobId} of round ${payload.round} is already in the store; returning it`);
+    await deleteCheckpoint(store, payload); // a crash may have come between the result and the cleanup
     return done;
   }
   const { spec } = payload;
@@ -56,8 +57,11 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
 
   const { weightDecay, betas, clipNorm, microBatch } = spec.optimizer;
   const trainer = new Trainer(model, { lr: payload.lr, weightDecay, betas, clipNorm, seed: hashSeed(payload.seed, 'noise'), ...(microBatch ? { microBatch } : {}) });
-  const checkpointNow = () =>
-    timings.time('storeMs', () => writeCheckpoint(store, payload, model, trainer, at, { 'pmamba.run': payload.runId, 'pmamba.job': payload.jobId, 'pmamba.step': String(at.step), ...teacherTag }));
+  let published = checkpoint?.state;
+  const checkpointNow = async () => {
+    const meta = { 'pmamba.run': payload.runId, 'pmamba.job': payload.jobId, 'pmamba.step': String(at.step), ...teacherTag };
+    published = await timings.time('storeMs', () => writeCheckpoint(store, payload, model, trainer, at, meta, published));
+  };
   try {
     if (checkpoint?.trainer) trainer.restore(checkpoint.trainer);
     else if (!checkpoint && payload.initTrainer) {

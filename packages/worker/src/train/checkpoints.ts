@@ -1,11 +1,14 @@
 /**
  * A train-shard job's store records: its result (written last: the job is done when it exists)
- * and its checkpoint (weights, optimiser state and a state record written after them), so a
- * retry resumes where the last checkpoint left off.
+ * and its checkpoint, so a retry resumes where the last checkpoint left off. A checkpoint's
+ * weights and optimiser state go to new keys each time (layout.checkpointVersionKey) and are
+ * published by the state record written after them; the previous step's files are removed only
+ * then. A crash between any two writes leaves the last published checkpoint whole.
  */
 import { loadTrainerState, saveCheckpoint, saveTrainerState, type PyramidMamba, type Trainer, type TrainerState } from '@pmamba/model';
-import { parseCheckpointState, parseJobResult, type ArtifactRef, type CheckpointState, type TrainShardPayload, type TrainShardResult } from '@pmamba/protocol';
+import { layout, parseCheckpointState, parseJobResult, type ArtifactRef, type CheckpointState, type TrainShardPayload, type TrainShardResult } from '@pmamba/protocol';
 import { isStoreError, sha256, type ArtifactStore } from '@pmamba/store';
+import { removeCheckpoint, removeReplaced } from '../checkpoint-files.ts';
 
 export interface Checkpoint {
   state: CheckpointState;
@@ -44,8 +47,8 @@ export async function readCheckpoint(store: ArtifactStore, payload: TrainShardPa
   }
   const sameJob = state.runId === payload.runId && state.round === payload.round && state.jobId === payload.jobId && state.steps === steps;
   if (!sameJob || (state.init?.sha256 ?? null) !== (payload.init?.sha256 ?? null) || state.step >= steps) return undefined;
-  // Weights or trainer state written after the state record (a crash between the writes) belong
-  // to a later step: such weights are not resumable, such a trainer state is not used.
+  // Files are immutable once published; a hash that no longer matches means the store lost or
+  // damaged them: such weights are not resumable, such a trainer state is not used.
   const verified = async (ref: ArtifactRef): Promise<Uint8Array | undefined> => {
     try {
       const bytes = await store.getBytes(ref.key);
@@ -69,10 +72,21 @@ export interface Progress {
   lossSum: number;
 }
 
-/** Writes the optimiser state, the weights, then the state record naming both. */
-export async function writeCheckpoint(store: ArtifactStore, payload: TrainShardPayload, model: PyramidMamba, trainer: Trainer, at: Progress, meta: Record<string, string>): Promise<void> {
-  const trainerState = ref(await store.putBytes(payload.checkpointTrainerKey, saveTrainerState(trainer.state(), meta)));
-  const weights = ref(await store.putBytes(payload.checkpointKey, saveCheckpoint(model, meta)));
+/**
+ * Writes this step's optimiser state and weights under new keys, publishes them with the state
+ * record, then removes the files of `previous` (the checkpoint it replaces). Returns the new state.
+ */
+export async function writeCheckpoint(
+  store: ArtifactStore,
+  payload: TrainShardPayload,
+  model: PyramidMamba,
+  trainer: Trainer,
+  at: Progress,
+  meta: Record<string, string>,
+  previous: CheckpointState | undefined,
+): Promise<CheckpointState> {
+  const trainerState = ref(await store.putBytes(layout.checkpointVersionKey(payload.checkpointTrainerKey, at.step), saveTrainerState(trainer.state(), meta)));
+  const weights = ref(await store.putBytes(layout.checkpointVersionKey(payload.checkpointKey, at.step), saveCheckpoint(model, meta)));
   const state: CheckpointState = {
     kind: 'pmamba.checkpoint',
     version: 1,
@@ -86,9 +100,11 @@ export async function writeCheckpoint(store: ArtifactStore, payload: TrainShardP
     createdAt: new Date().toISOString(),
   };
   await store.putJson(payload.checkpointStateKey, state);
+  await removeReplaced(store, [previous?.weights.key, previous?.trainer?.key], [weights.key, trainerState.key]);
+  return state;
 }
 
-/** The result is the job's commit; its checkpoint can never be needed again. */
+/** The result is the job's commit: its checkpoint can never be needed again. */
 export async function deleteCheckpoint(store: ArtifactStore, payload: TrainShardPayload): Promise<void> {
-  await Promise.all([payload.checkpointKey, payload.checkpointStateKey, payload.checkpointTrainerKey].map((k) => store.delete(k)));
+  await removeCheckpoint(store, payload.checkpointStateKey);
 }
