@@ -7,7 +7,7 @@
  * carries (protocol's train-spec.ts) resolved once here.
  */
 import { readFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, extname, join, resolve } from 'node:path';
 import {
   SYNTH_CLASSES,
   inspectDataset,
@@ -99,6 +99,23 @@ export function planClassShards(index: DatasetIndex, config: RunConfig, exclude:
   });
 }
 
+/**
+ * Every name from the data that becomes part of a store key goes through the layout now, so a
+ * folder name the store cannot take fails here, not at evaluation after training.
+ */
+function checkStoreNames(index: DatasetIndex, runId: string, perClass: boolean): void {
+  for (const c of index.classes) {
+    try {
+      layout.evalMetricsKey(runId, c.name);
+      if (perClass) layout.mergedWeightsKey(runId, 0, c.name);
+      for (const s of c.test) layout.heatmapFileName(s.defect, basename(s.image, extname(s.image)));
+    } catch (err) {
+      const shown = c.name.length > 40 ? `${c.name.slice(0, 40)}…` : c.name;
+      throw new CoordinatorError('E_DATASET', `class folder ${JSON.stringify(shown)} in ${index.root}: ${(err as Error).message}; rename it`, { cause: err });
+    }
+  }
+}
+
 function defaultRunId(now: Date): string {
   return `run-${runIdStamp(now)}`;
 }
@@ -133,6 +150,7 @@ export async function planRun(config: RunConfig, options: PlanOptions = {}): Pro
 
   const runId = options.runId ?? config.run.id ?? defaultRunId(now);
   layout.runPrefix(runId); // E_STORE_KEY unless the id is one key segment
+  checkStoreNames(index, runId, perClass);
   const draft = {
     config,
     plan: { mode: config.training.mode, classes, models: perClass ? classes : [layout.UNIFIED_MODEL], shards, rounds: config.training.rounds },

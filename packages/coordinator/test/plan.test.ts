@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { synthesize } from '@pmamba/data';
 import { parseRunConfig, type RunConfig } from '@pmamba/protocol';
 import { CoordinatorError } from '../src/errors.ts';
 import { planRun } from '../src/plan.ts';
@@ -24,6 +25,19 @@ before(async () => {
 after(async () => rm(dir, { recursive: true, force: true }));
 
 describe('planRun', () => {
+  it('refuses a class folder name the store cannot take, before any job', async () => {
+    const root = join(dir, 'long-names');
+    await synthesize({ out: root, classes: ['carpet', 'disc'], size: 32, train: 2, test: 2, seed: 1 });
+    const long = 'ñ'.repeat(120); // 120 characters, 240 bytes of UTF-8
+    await rename(join(root, 'disc'), join(root, long));
+    const c = parseRunConfig({ dataset: { root, imageSize: 32 }, model: { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 2, 2] } }, training: { rounds: 1, localSteps: 1 } });
+    await assert.rejects(planRun(c, { runId: 'long' }), (e: CoordinatorError) => {
+      assert.equal(e.code, 'E_DATASET');
+      assert.match(e.message, /^class folder "ñ{40}…" in .*long-names: invalid class name "ñ+: it must be a single path segment of at most 200 bytes \(UTF-8\).*; rename it$/);
+      return true;
+    });
+  });
+
   it('generates the synthetic set, splits each class over the jobs and makes the dataset root absolute', async () => {
     const record = await planRun(config('fail'), { runId: 'p1', now: () => new Date('2025-02-03T04:05:06Z') });
     assert.equal(record.runId, 'p1');

@@ -18,4 +18,5 @@ export {
 } from './config.ts';
 export { readSafetensors, writeSafetensors, type SafeTensor } from './weights/safetensors.ts';
 export { isPth } from './weights/pth.ts';
+export { IMAGE_SIZE_KEY } from './weights/metadata.ts';
 export { readTeacherWeights, teacherArchOf } from './weights/teacher-file.ts';

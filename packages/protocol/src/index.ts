@@ -10,7 +10,7 @@
  * ```
  */
 export { ProtocolError, PayloadError } from './errors.ts';
-export { ID_PATTERN, SHA256_PATTERN, runIdStamp } from './primitives.ts';
+export { ID_PATTERN, MAX_SEGMENT_BYTES, SHA256_PATTERN, runIdStamp } from './primitives.ts';
 export type { ArtifactRef } from './primitives.ts';
 export * as layout from './layout.ts';
 export { QUEUE_NAMES } from './queues.ts';

@@ -35,11 +35,11 @@
  *
  * `<model>` is `unified` in unified mode and the class name in per-class mode. Ids are checked
  * against ID_PATTERN, fingerprints and hashes against SHA256_PATTERN, and names taken from data
- * (classes, models, heatmap files) against CLASS_NAME_PATTERN: each is exactly one key segment.
+ * (classes, models, heatmap files) with isKeySegment: each is exactly one key segment.
  * A value that is not throws ProtocolError E_STORE_KEY.
  */
 import { ProtocolError } from './errors.ts';
-import { CLASS_NAME_PATTERN, ID_PATTERN, SHA256_PATTERN } from './primitives.ts';
+import { ID_PATTERN, MAX_SEGMENT_BYTES, SHA256_PATTERN, isKeySegment } from './primitives.ts';
 import { REPORT_FORMATS, type ReportFormat } from './run-config.ts';
 
 /** The model name used in keys (and run plans) in unified (one model for all classes) mode. */
@@ -61,10 +61,24 @@ function id(kind: string, value: string): string {
 
 /** One key segment taken from data (a class, model or file name). */
 function segment(kind: string, value: string): string {
-  if (typeof value !== 'string' || !CLASS_NAME_PATTERN.test(value)) {
-    invalid(`invalid ${kind} ${JSON.stringify(value)}: it must be a single path segment of 1-200 characters, without '\\' or control characters, not '.' or '..'`);
+  if (typeof value !== 'string' || !isKeySegment(value)) {
+    const shown = JSON.stringify(value).slice(0, 80);
+    invalid(`invalid ${kind} ${shown}: it must be a single path segment of at most ${MAX_SEGMENT_BYTES} bytes (UTF-8), without '/', '\\' or control characters, not '.' or '..'`);
   }
   return value;
+}
+
+/** The longest part of a defect folder name kept in a heatmap file name. */
+const HEATMAP_DEFECT_CHARS = 80;
+
+/**
+ * The heatmap file name of a test image: `<defect>_<image name>.png`, characters other than
+ * letters, digits, '.', '_' and '-' replaced by '_', the defect part shortened, so any folder
+ * names give a valid, readable key segment.
+ */
+export function heatmapFileName(defect: string, imageStem: string): string {
+  const safe = (s: string) => s.replace(/[^A-Za-z0-9._-]/g, '_');
+  return segment('heatmap file name', `${safe(defect).slice(0, HEATMAP_DEFECT_CHARS)}_${safe(imageStem).slice(0, 100)}.png`);
 }
 
 function hex(kind: string, value: string): string {

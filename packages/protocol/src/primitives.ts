@@ -31,14 +31,24 @@ export function runIdStamp(now: Date): string {
   return now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
 }
 
+/** A store key segment's limit in UTF-8 bytes: room under the usual 255-byte file-name limit for temp and sidecar names. */
+export const MAX_SEGMENT_BYTES = 200;
+
 /**
  * A dataset class name (folder name): becomes one store key segment, so no '/', '\', control
- * characters, '.' or '..' (nor the store's reserved '.pmamba-' prefix). Store key layout applies
- * the same pattern to every segment taken from data (class, model and heatmap file names).
+ * characters, '.' or '..' (nor the store's reserved '.pmamba-' prefix), and at most
+ * MAX_SEGMENT_BYTES bytes of UTF-8. Store key layout applies the same rule to every segment
+ * taken from data (class, model and heatmap file names); the store enforces it on every key.
  */
-export const CLASS_NAME_PATTERN = /^(?!\.\.?$)(?!\.pmamba-)[^/\\\u0000-\u001f\u007f]{1,200}$/;
+export const CLASS_NAME_PATTERN = /^(?!\.\.?$)(?!\.pmamba-)[^/\\\u0000-\u001f\u007f]+$/;
+const utf8 = new TextEncoder();
+const fitsSegment = (value: string): boolean => utf8.encode(value).length <= MAX_SEGMENT_BYTES;
+export const isKeySegment = (value: string): boolean => CLASS_NAME_PATTERN.test(value) && fitsSegment(value);
 const CLASS_MESSAGE = "expected a class name: a folder name without '/', '\\' or control characters, not '.' or '..'";
-export const ClassNameSchema = z.string(says(CLASS_MESSAGE)).regex(CLASS_NAME_PATTERN, says(CLASS_MESSAGE));
+export const ClassNameSchema = z
+  .string(says(CLASS_MESSAGE))
+  .regex(CLASS_NAME_PATTERN, says(CLASS_MESSAGE))
+  .refine(fitsSegment, says(`expected a class name of at most ${MAX_SEGMENT_BYTES} bytes (UTF-8)`));
 
 /** A model's name in store keys: `unified`, or the class in per-class mode. */
 export const ModelNameSchema = ClassNameSchema;

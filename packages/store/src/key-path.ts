@@ -3,12 +3,11 @@
  * the store's prefix on any backend: on S3-compatible servers that map keys to files (s3rver,
  * some gateways) and on the local store, '..' or an absolute path would otherwise escape.
  */
+import { MAX_SEGMENT_BYTES } from '@pmamba/protocol';
 import { StoreError } from './errors.ts';
 
 /** S3's limit on a key's UTF-8 length. */
 export const MAX_KEY_BYTES = 1024;
-/** Per segment; leaves room under the usual 255-byte file-name limit for temp/sidecar names. */
-export const MAX_SEGMENT_BYTES = 200;
 /** Names starting with this are the local store's own temp and sidecar files. */
 export const RESERVED_SEGMENT_PREFIX = '.pmamba-';
 

@@ -157,7 +157,7 @@ export async function evaluateClass(payload: EvaluatePayload, ctx: JobContext, r
   const heatmaps: EvaluationRecord['heatmaps'] = [];
   for (const i of heatmapPicks(labels.subarray(0, n), payload.heatmaps)) {
     const s = kept[i];
-    const name = `${s.defect}_${basename(s.image, extname(s.image))}.png`.replace(/[^A-Za-z0-9._-]/g, '_');
+    const name = layout.heatmapFileName(s.defect, basename(s.image, extname(s.image)));
     const png = await heatmapOverlayPng(await loadRgb(s.image, { size }), { data: maps.subarray(i * plane, (i + 1) * plane), width: size, height: size }, { range: [lo, hi] });
     const written = await store.putBytes(layout.heatmapKey(payload.heatmapsPrefix, name), png, { contentType: 'image/png' });
     heatmaps.push({ artifact: { key: written.key, sha256: written.sha256, size: written.size }, caption: `${s.id} (score ${scores[i].toFixed(4)})` });

@@ -10,7 +10,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { hashSeed, samplesById } from '@pmamba/data';
-import { Trainer, loadTrainerState, saveCheckpoint, saveTrainerState } from '@pmamba/model';
+import { IMAGE_SIZE_KEY, Trainer, loadTrainerState, saveCheckpoint, saveTrainerState } from '@pmamba/model';
 import type { TrainShardPayload, TrainShardResult } from '@pmamba/protocol';
 import { WorkerError } from './errors.ts';
 import type { HandedBack, JobContext } from './job-context.ts';
@@ -42,8 +42,8 @@ export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt
   const timings = new Timings();
   const checkpoint = await timings.time('storeMs', () => readCheckpoint(store, payload, steps));
   const { model, teacherSha256 } = await initialModel(payload, checkpoint, ctx, rt, index, timings);
-  // Every weights file the run writes names its teacher's bytes.
-  const teacherTag = teacherMeta(spec.teacher, teacherSha256);
+  // Every weights file the run writes names its teacher's bytes and the image size it was trained at.
+  const teacherTag = { ...teacherMeta(spec.teacher, teacherSha256), [IMAGE_SIZE_KEY]: String(size) };
   if (!checkpoint && !payload.init && payload.initOutputKey && !(await store.exists(payload.initOutputKey))) {
     // Before the first step: these are the untrained weights (the same bytes from every round-0 job).
     await timings.time('storeMs', async () => store.putBytes(payload.initOutputKey!, saveCheckpoint(model, { 'pmamba.run': payload.runId, 'pmamba.round': 'init', ...teacherTag })));
