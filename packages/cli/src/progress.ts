@@ -49,9 +49,11 @@ export class RunProgress {
     switch (event.type) {
       case 'run-started': {
         const r = event.record;
+        const asked = r.config.training.workers * r.plan.models.length;
+        const fewer = event.jobsPerRound < asked ? ` (training.workers asks for ${asked}; there are only ${event.jobsPerRound} shard(s) of training images to give them)` : '';
         this.log(
           `pmamba: ${event.resumed ? 'resuming' : 'starting'} run ${r.runId}: ${r.plan.mode} mode, ${r.plan.classes.length} class(es) ` +
-            `(${r.plan.classes.join(', ')}), ${r.plan.rounds} round(s) × ${r.config.training.workers} train-shard job(s), ` +
+            `(${r.plan.classes.join(', ')}), ${r.plan.rounds} round(s) × ${event.jobsPerRound} train-shard job(s)${fewer}, ` +
             `${r.config.dataset.imageSize}² images, model preset ${r.config.model.preset}`,
         );
         break;

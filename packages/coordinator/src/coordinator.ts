@@ -30,7 +30,7 @@ import {
 import { describeArtifacts, isStoreError, type ArtifactStore } from '@pmamba/store';
 import { aggregateRound, readCompleteRound } from './aggregate.ts';
 import { CoordinatorError } from './errors.ts';
-import { evaluationFlow, evaluationRounds, roundFlow } from './flows.ts';
+import { evaluationFlow, evaluationRounds, roundFlow, shardJobs } from './flows.ts';
 import { JOB_OPTIONS, openQueues, type QueueTarget, type Queues } from './queues.ts';
 import { bullIds } from './job-ids.ts';
 import { describeTeacher, teacherPretrainPayload } from './teacher.ts';
@@ -46,7 +46,8 @@ export interface WatchedJob {
 }
 
 export type CoordinatorEvent =
-  | { type: 'run-started'; record: RunRecord; resumed: boolean }
+  /** `jobsPerRound`: the train-shard jobs each round really runs (over all models): at most one per shard. */
+  | { type: 'run-started'; record: RunRecord; resumed: boolean; jobsPerRound: number }
   | { type: 'teacher-started'; job: WatchedJob; fingerprint: string }
   | { type: 'teacher-ready'; teacher: ArtifactRef; description: string; fromStore: boolean }
   | { type: 'round-started'; model: string; round: number; rounds: number; jobs: WatchedJob[] }
@@ -163,7 +164,8 @@ export class Coordinator {
 
   /** Trains the rounds not yet complete, evaluates, reports and writes the run manifest. */
   async run(record: RunRecord, resumed = false): Promise<RunOutcome> {
-    this.emit({ type: 'run-started', record, resumed });
+    const jobsPerRound = record.plan.models.reduce((n, _, m) => n + shardJobs(record, m).length, 0);
+    this.emit({ type: 'run-started', record, resumed, jobsPerRound });
     const teacher = await this.ensureTeacher(record);
     const finals = await Promise.all(record.plan.models.map((_, k) => this.trainModel(record, k, teacher)));
     const models = Object.fromEntries(record.plan.models.map((m, k) => [m, finals[k]]));

@@ -7,6 +7,8 @@ import { z } from 'zod';
 const says = (error: string) => ({ error });
 
 export const positiveInt = () => z.int(says('expected a positive integer')).min(1, says('expected a positive integer'));
+/** A positive integer with a sanity bound: a typo like 1e9 rounds fails at once instead of queueing work forever. */
+export const boundedInt = (max: number, what: string) => positiveInt().max(max, says(`expected at most ${max.toLocaleString('en')} ${what}`));
 export const nonNegativeInt = () =>
   z.int(says('expected a non-negative integer')).min(0, says('expected a non-negative integer'));
 export const positiveNumber = () =>

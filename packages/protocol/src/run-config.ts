@@ -16,6 +16,7 @@ import { ModelConfigSchema, PRESETS, PRESET_NAMES, checkImageSize, type PresetNa
 import { suggestField } from './issues.ts';
 import {
   ClassNameSchema,
+  boundedInt,
   RunIdSchema,
   Sha256Schema,
   distinct,
@@ -191,19 +192,19 @@ export const TrainingSchema = z
     /** `unified`: one model for all classes (the paper); `per-class`: one model per class. Default: unified. */
     mode: z.enum(TRAINING_MODES).default('unified'),
     /** Aggregation rounds. */
-    rounds: positiveInt(),
+    rounds: boundedInt(10_000, 'rounds'),
     /** Optimiser steps each train-shard job runs per round (exclusive with localEpochs). */
-    localSteps: positiveInt().optional(),
+    localSteps: boundedInt(10_000_000, 'steps').optional(),
     /** Passes over its shards each train-shard job makes per round (exclusive with localSteps). */
-    localEpochs: positiveNumber().optional(),
+    localEpochs: positiveNumber().max(10_000, { error: 'expected at most 10,000 epochs' }).optional(),
     /** Images per step and job. Default: 16. */
-    batchSize: positiveInt().default(16),
+    batchSize: boundedInt(4096, 'images per step').default(16),
     /**
      * At most this many images per forward/backward pass; a larger batch accumulates gradients
      * over slices of it (BatchNorm then sees slice statistics). On wasm the 4 GiB heap holds one
      * 256² image of the reference model per pass. Default: the whole batch.
      */
-    microBatch: positiveInt().optional(),
+    microBatch: boundedInt(4096, 'images per pass').optional(),
     /** AdamW learning rate. Default: 0.005 · batchSize / 16 (the paper's scaling). */
     lr: positiveNumber().optional(),
     /** AdamW betas. Default: [0.9, 0.999]. */
@@ -221,11 +222,11 @@ export const TrainingSchema = z
     /** Seeds initialisation, noise and shuffling. Default: 0. */
     seed: nonNegativeInt().default(0),
     /** train-shard jobs per round (per model in per-class mode). Default: 1. */
-    workers: positiveInt().default(1),
+    workers: boundedInt(1024, 'jobs per round').default(1),
     /** At most this many images per shard (data's planShards maxPerShard). Default: one shard per class. */
     maxPerShard: positiveInt().optional(),
     /** A train-shard job checkpoints to the store every this many steps, so a retry resumes. Default: 50. */
-    checkpointEverySteps: positiveInt().default(50),
+    checkpointEverySteps: boundedInt(10_000_000, 'steps').default(50),
   })
   .superRefine((t, ctx) => {
     if ((t.localSteps === undefined) === (t.localEpochs === undefined)) {
@@ -254,7 +255,7 @@ export const TrainingSchema = z
 
 export const EvaluationSchema = z.strictObject({
   /** Images per inference batch. Default: 8. */
-  batchSize: positiveInt().default(8),
+  batchSize: boundedInt(4096, 'images per batch').default(8),
   /** Also evaluate every this many rounds; 0: only after the last round. Default: 0. */
   everyRounds: nonNegativeInt().default(0),
   /** Metrics in the table; mad is the mean of the others. Default: all. */
