@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { connect } from 'node:net';
+import sharp from 'sharp';
 import { stringify } from 'yaml';
 import { CLI } from './support/tiny-run.ts';
 
@@ -59,7 +60,7 @@ function runCli(args: string[], cwd: string): Running {
   };
 }
 
-test('Ctrl-C: the private Redis survives to the end, the hint is printed, secrets stay off command lines; the hint resumes the run', async () => {
+test('Ctrl-C: the private Redis survives to the end, the hint is printed, secrets stay off command lines; the hint resumes the run, and a class with black masks gets n/a', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pmamba-interrupt-'));
   try {
     await writeFile(
@@ -99,10 +100,17 @@ test('Ctrl-C: the private Redis survives to the end, the hint is printed, secret
     // The private server is gone with the command.
     await assert.rejects(redisReply(port, 'PING'), /ECONNREFUSED/);
 
-    // The hint, as printed, finishes the run.
+    // The hint, as printed, finishes the run — here with every defect mask of one class made
+    // black in between: that class's pixel metrics are n/a with the reason, and the report
+    // still has every class.
+    await blackenMasks(join(dir, 'data', 'disc', 'ground_truth'));
     const second = runCli([...hint[1].split(' ').slice(1), '--backend', 'wasm'], dir);
     assert.equal(await second.exited, 0, second.lines.join('\n'));
-    assert.match(second.lines.join('\n'), /mean mAD: untrained/);
+    const out = second.lines.join('\n');
+    assert.match(out, /mean mAD: untrained/);
+    assert.match(out, /\| carpet \|( \d+\.\d \|){8}/);
+    assert.match(out, /\| disc \|( \d+\.\d \|){3}( n\/a \|){5}/);
+    assert.match(out, /- n\/a — disc: pixel metrics \(p\\_auroc, p\\_ap, p\\_f1max, au\\_pro\) and mAD: all \d+ defect masks are empty \(black\)/);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -134,4 +142,15 @@ function redisReply(port: number, command: string): Promise<string> {
     });
     socket.once('error', reject);
   });
+}
+
+/** Overwrites every mask PNG under `dir` with an all-black one of the same size. */
+async function blackenMasks(dir: string): Promise<void> {
+  for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    if (!entry.isFile() || !entry.name.endsWith('.png')) continue;
+    const path = join(entry.parentPath, entry.name);
+    const { width, height } = await sharp(path).metadata();
+    await sharp({ create: { width: width!, height: height!, channels: 3, background: { r: 0, g: 0, b: 0 } } }).png().toFile(`${path}.tmp.png`);
+    await rename(`${path}.tmp.png`, path);
+  }
 }

@@ -57,6 +57,7 @@ export function benchmarkTable(table: ReportTable, columns: readonly MetricName[
   const rows = Object.entries(table.classes).map(([name, m]) => ({
     name,
     metrics: Object.fromEntries(METRIC_NAMES.filter((k) => m[k] !== null).map((k) => [k, m[k] as number])),
+    ...(m.notes ? { notes: m.notes } : {}),
   }));
   return buildBenchmarkTable(rows, { columns });
 }

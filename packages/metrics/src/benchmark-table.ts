@@ -13,14 +13,19 @@ import { MetricsError } from './errors.ts';
 import { meanAnomalyDetection, type MetricSet } from './metric-set.ts';
 import type { ReferenceResult } from './reference-results.ts';
 
-/** Values of one row, fractions; a missing or NaN value prints as "—". */
+/** Values of one row, fractions; a missing or NaN value prints as "n/a" in our rows, "—" in reference rows (not published). */
 export type RowValues = Partial<Record<MetricName, number>>;
 
 /** A class row or the mean row. */
 export interface TableRow {
   name: string;
   values: RowValues;
+  /** Why values are n/a (printed under the table). */
+  notes?: string[];
 }
+
+/** What our rows print where a metric is undefined. */
+export const NOT_AVAILABLE = 'n/a';
 
 /** A published result placed under the mean row. */
 export interface ReferenceRow extends TableRow {
@@ -61,7 +66,7 @@ const known = (v: number | undefined): v is number => typeof v === 'number' && !
  * subset would silently compare different things.
  */
 export function buildBenchmarkTable(
-  classes: readonly { name: string; metrics: Partial<MetricSet> }[],
+  classes: readonly { name: string; metrics: Partial<MetricSet>; notes?: readonly string[] }[],
   options: BenchmarkTableOptions = {},
 ): BenchmarkTable {
   const columns = options.columns ?? METRIC_NAMES;
@@ -91,7 +96,7 @@ export function buildBenchmarkTable(
       const mad = meanAnomalyDetection(values);
       if (known(mad)) values.mad = mad;
     }
-    return { name: c.name, values };
+    return { name: c.name, values, ...(c.notes?.length ? { notes: [...c.notes] } : {}) };
   });
 
   const meanValues: RowValues = {};
@@ -116,9 +121,17 @@ export function buildBenchmarkTable(
   return { columns, rows, mean, references, deltaColumn };
 }
 
-/** Formats a fraction as a percentage with `digits` decimals; "—" when missing. */
-export function formatPercent(v: number | undefined, digits = 1): string {
-  return known(v) ? (v * 100).toFixed(digits) : '—';
+/** Formats a fraction as a percentage with `digits` decimals; `missing` ("—") when missing. */
+export function formatPercent(v: number | undefined, digits = 1, missing = '—'): string {
+  return known(v) ? (v * 100).toFixed(digits) : missing;
+}
+
+/** Lines explaining the n/a cells of our rows: each class's notes, and the mean's rule. */
+export function notApplicableNotes(table: BenchmarkTable): string[] {
+  const lines = table.rows.flatMap((r) => (r.notes ?? []).map((n) => `${r.name}: ${n}`));
+  const meanGaps = table.columns.some((c) => !known(table.mean.values[c]) && table.rows.some((r) => known(r.values[c])));
+  if (meanGaps) lines.push(`${table.mean.name}: n/a where a class has no value (a mean over some classes would compare different things)`);
+  return lines;
 }
 
 /** Formats a difference of fractions in percentage points, signed ("+1.2", "-0.4"). */

@@ -5,7 +5,7 @@
  * @example
  * document.body.innerHTML = tableToHtml(table);
  */
-import { formatDelta, formatPercent, type BenchmarkTable, type TableRow } from './benchmark-table.ts';
+import { NOT_AVAILABLE, formatDelta, formatPercent, notApplicableNotes, type BenchmarkTable, type TableRow } from './benchmark-table.ts';
 import { escapeHtml } from './html-escape.ts';
 import { METRIC_LABELS } from './metric-set.ts';
 import type { TableFormatOptions } from './table-markdown.ts';
@@ -30,8 +30,8 @@ export function tableToHtml(table: BenchmarkTable, options: HtmlTableOptions = {
   if (options.caption !== undefined) out.push(`<caption>${escapeHtml(options.caption)}</caption>`);
   out.push(`<thead><tr>${th.map((h, i) => `<th scope="col"${i ? ' class="num"' : ''}>${escapeHtml(h)}</th>`).join('')}</tr></thead>`);
   out.push('<tbody>');
-  const cells = (r: TableRow, fmt: (s: string) => string = (s) => s): string =>
-    table.columns.map((c) => `<td class="num">${escapeHtml(fmt(formatPercent(r.values[c], digits)))}</td>`).join('');
+  const cells = (r: TableRow, fmt: (s: string) => string = (s) => s, missing = NOT_AVAILABLE): string =>
+    table.columns.map((c) => `<td class="num">${escapeHtml(fmt(formatPercent(r.values[c], digits, missing)))}</td>`).join('');
   const pad = withDelta ? '<td></td>' : '';
   const rows = options.only ? table.rows.filter((r) => options.only!.includes(r.name)) : table.rows;
   for (const r of rows) out.push(`<tr class="class"><th scope="row">${escapeHtml(r.name)}</th>${cells(r)}${pad}</tr>`);
@@ -41,7 +41,7 @@ export function tableToHtml(table: BenchmarkTable, options: HtmlTableOptions = {
       const approx = (s: string): string => (r.approximate && s !== '—' ? `≈${s}` : s);
       const title = r.source !== undefined ? ` title="${escapeHtml(r.source)}"` : '';
       out.push(
-        `<tr class="reference"><th scope="row"${title}>${escapeHtml(r.name)}</th>${cells(r, approx)}` +
+        `<tr class="reference"><th scope="row"${title}>${escapeHtml(r.name)}</th>${cells(r, approx, '—')}` +
           `<td class="num">${escapeHtml(approx(formatDelta(r.delta[table.deltaColumn], digits)))}</td></tr>`,
       );
       if (options.deltaRows) {
@@ -51,5 +51,7 @@ export function tableToHtml(table: BenchmarkTable, options: HtmlTableOptions = {
     }
   }
   out.push('</tbody>', '</table>');
+  const notes = notApplicableNotes(options.only ? { ...table, rows } : table);
+  if (notes.length > 0) out.push(`<ul class="pmamba-notes">${notes.map((n) => `<li>n/a — ${escapeHtml(n)}</li>`).join('')}</ul>`);
   return out.join('\n');
 }

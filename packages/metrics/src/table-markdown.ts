@@ -6,7 +6,7 @@
  * tableToMarkdown(buildBenchmarkTable(classes, { references }));
  * // | class | I-AUROC | … | mAD | Δ mAD |
  */
-import { formatDelta, formatPercent, type BenchmarkTable } from './benchmark-table.ts';
+import { NOT_AVAILABLE, formatDelta, formatPercent, notApplicableNotes, type BenchmarkTable } from './benchmark-table.ts';
 import { METRIC_LABELS } from './metric-set.ts';
 
 /** Escapes text for a Markdown table cell (pipes, emphasis, links, inline HTML). */
@@ -34,9 +34,9 @@ export function tableToMarkdown(table: BenchmarkTable, options: TableFormatOptio
   };
   const pad = withDelta ? [''] : [];
   for (const r of table.rows) {
-    row([escapeMarkdownCell(r.name), ...table.columns.map((c) => formatPercent(r.values[c], digits)), ...pad]);
+    row([escapeMarkdownCell(r.name), ...table.columns.map((c) => formatPercent(r.values[c], digits, NOT_AVAILABLE)), ...pad]);
   }
-  row([`**${escapeMarkdownCell(table.mean.name)}**`, ...table.columns.map((c) => `**${formatPercent(table.mean.values[c], digits)}**`), ...pad]);
+  row([`**${escapeMarkdownCell(table.mean.name)}**`, ...table.columns.map((c) => `**${formatPercent(table.mean.values[c], digits, NOT_AVAILABLE)}**`), ...pad]);
   for (const r of table.references) {
     const approx = (s: string): string => (r.approximate && s !== '—' ? `≈${s}` : s);
     row([
@@ -48,5 +48,7 @@ export function tableToMarkdown(table: BenchmarkTable, options: TableFormatOptio
       row([`Δ vs ${escapeMarkdownCell(r.name)}`, ...table.columns.map((c) => approx(formatDelta(r.delta[c], digits))), '']);
     }
   }
+  const notes = notApplicableNotes(table);
+  if (notes.length > 0) lines.push('', ...notes.map((n) => `- n/a — ${escapeMarkdownCell(n)}`));
   return lines.join('\n') + '\n';
 }

@@ -124,3 +124,18 @@ test('HTML table escapes names and sources', () => {
   assert.ok(html.includes('title="a&quot;b"'));
   assert.ok(html.includes('<caption>R&amp;D</caption>'));
 });
+
+test('undefined metrics print as n/a in our rows, with the reason under the table', () => {
+  const { p_auroc, p_ap, p_f1max, au_pro, ...imageOnly } = grid;
+  void [p_auroc, p_ap, p_f1max, au_pro];
+  const table = buildBenchmarkTable([
+    { name: 'bottle', metrics: bottle },
+    { name: 'grid', metrics: imageOnly, notes: ['pixel metrics: all 4 defect masks are empty (black)'] },
+  ]);
+  const md = tableToMarkdown(table);
+  assert.match(md, /\| grid \| 95\.0 \| 97\.0 \| 93\.0 \| n\/a \| n\/a \| n\/a \| n\/a \| n\/a \|/);
+  assert.match(md, /\| \*\*mean\*\* \| \*\*97\.5\*\* \| \*\*98\.5\*\* \| \*\*96\.5\*\* \| \*\*n\/a\*\* \|/);
+  assert.match(md, /\n- n\/a — grid: pixel metrics: all 4 defect masks are empty \(black\)\n- n\/a — mean: n\/a where a class has no value/);
+  const html = tableToHtml(table);
+  assert.match(html, /<li>n\/a — grid: pixel metrics: all 4 defect masks are empty \(black\)<\/li>/);
+});

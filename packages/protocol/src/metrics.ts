@@ -27,6 +27,8 @@ export const ClassMetricsSchema = z.strictObject({
   ...metricValues,
   /** Named extras, e.g. the reference evaluator's approximate P-F1max and AU-PRO. */
   extras: z.record(z.string().min(1), metric()).optional(),
+  /** Why some metrics are null for this class (tables print them as n/a with these lines). */
+  notes: z.array(z.string().min(1)).optional(),
 });
 export type ClassMetrics = z.infer<typeof ClassMetricsSchema>;
 

@@ -8,7 +8,6 @@ export type WorkerErrorCode =
   | 'E_WORKER_OPTIONS' // an option of `pmamba worker` is invalid
   | 'E_TRAINING_DIVERGED' // the loss became NaN or infinite
   | 'E_NO_IMAGES' // every image of a job was unreadable (policy skip)
-  | 'E_ONE_CLASS' // a class's test set lacks normal or anomalous images, so metrics are undefined
   | 'E_STORE_MISSING'; // an artifact the job needs is not in the store
 
 export class WorkerError extends Error {

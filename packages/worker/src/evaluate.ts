@@ -1,6 +1,7 @@
 /**
  * An evaluate job: anomaly maps for one class's test images with the given weights, the seven
- * metrics and mAD (image metrics only when the class has no masks), a few heatmap overlays, and
+ * metrics and mAD where they are defined (n/a with a note where not: no masks, all-empty masks,
+ * or a test set without normal or anomalous images), a few heatmap overlays, and
  * the evaluation record (metrics.json, with curves for the HTML report). A job whose record
  * already exists for the same weights returns it.
  */
@@ -9,23 +10,14 @@ import { basename, extname } from 'node:path';
 import { heatmapOverlayPng, loadBatch, loadRgb, type Sample } from '@pmamba/data';
 import { inferAnomalyMaps, loadCheckpoint } from '@pmamba/model';
 import {
-  DEFAULT_CURVE_BINS,
-  MetricsError,
-  averagePrecision,
-  auroc,
-  computeAllMetrics,
-  f1Max,
-  rankScores,
-} from '@pmamba/metrics';
-import {
   layout,
   parseEvaluationRecord,
-  type ClassMetrics,
   type EvaluatePayload,
   type EvaluateResult,
   type EvaluationRecord,
 } from '@pmamba/protocol';
 import { isStoreError, type ArtifactStore } from '@pmamba/store';
+import { classMetrics } from './class-metrics.ts';
 import { WorkerError } from './errors.ts';
 import type { WorkerRuntime } from './runtime.ts';
 import type { JobContext } from './job-context.ts';
@@ -54,10 +46,6 @@ async function existing(store: ArtifactStore, payload: EvaluatePayload): Promise
 }
 
 /** Image metrics only: for classes whose anomalies have no masks. */
-function imageMetrics(scores: Float32Array, labels: Uint8Array): ClassMetrics {
-  const ranking = rankScores(scores, labels);
-  return { i_auroc: auroc(ranking), i_ap: averagePrecision(ranking), i_f1max: f1Max(ranking), p_auroc: null, p_ap: null, p_f1max: null, au_pro: null, mad: null };
-}
 
 /** Up to `count` anomalous images spread over the test set (then normal ones), by index. */
 function heatmapPicks(labels: Uint8Array, count: number): number[] {
@@ -124,29 +112,12 @@ export async function evaluateClass(payload: EvaluatePayload, ctx: JobContext, r
   }
   const n = kept.length;
   const anomalous = labels.subarray(0, n).reduce((s, l) => s + l, 0);
-  if (anomalous === 0 || anomalous === n) {
-    throw new WorkerError(
-      'E_ONE_CLASS',
-      `class '${payload.className}' has ${n - anomalous} normal and ${anomalous} anomalous readable test images; metrics need both`,
-    );
-  }
-  let metrics: ClassMetrics;
-  let curves: EvaluationRecord['curves'];
-  try {
-    if (cls.pixelLabels) {
-      const all = computeAllMetrics(
-        { scores: scores.subarray(0, n), labels: labels.subarray(0, n), maps: maps.subarray(0, n * plane), masks: masks.subarray(0, n * plane), shape: [n, size, size] },
-        { fprLimit: evaluation.auProMaxFpr, ader: evaluation.approximations, curveBins: DEFAULT_CURVE_BINS },
-      );
-      metrics = { ...all.metrics, ...(all.extra ? { extras: { ...all.extra } } : {}) };
-      curves = all.curves;
-    } else {
-      metrics = imageMetrics(scores.subarray(0, n), labels.subarray(0, n));
-    }
-  } catch (err) {
-    if (err instanceof MetricsError) throw new WorkerError('E_ONE_CLASS', `class '${payload.className}': ${err.message}`, { cause: err });
-    throw err;
-  }
+  const { metrics, curves } = classMetrics(
+    { scores: scores.subarray(0, n), labels: labels.subarray(0, n), maps: maps.subarray(0, n * plane), masks: masks.subarray(0, n * plane), size, anomalous },
+    cls.pixelLabels,
+    evaluation,
+  );
+  if (metrics.notes) ctx.log(`class '${payload.className}': ${metrics.notes.join('; ')}`);
 
   let lo = Infinity;
   let hi = -Infinity;
