@@ -10,6 +10,7 @@ import { readFile } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import {
   SYNTH_CLASSES,
+  classMetricProblems,
   inspectDataset,
   openDataset,
   planShards,
@@ -83,6 +84,8 @@ async function checkImages(index: DatasetIndex, config: RunConfig, options: Plan
     );
   }
   for (const p of bad) options.onWarning?.(p);
+  // Classes whose metrics will be n/a (all-black masks, one-sided test sets): said now, not after training.
+  for (const w of classMetricProblems(report)) options.onWarning?.(w);
   return new Set(bad.map((p) => p.path!));
 }
 

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { synthesize } from '@pmamba/data';
+import { synthesize, writePng } from '@pmamba/data';
 import { parseRunConfig, type RunConfig } from '@pmamba/protocol';
 import { CoordinatorError } from '../src/errors.ts';
 import { planRun } from '../src/plan.ts';
@@ -25,6 +25,18 @@ before(async () => {
 after(async () => rm(dir, { recursive: true, force: true }));
 
 describe('planRun', () => {
+  it('warns at planning about a class whose defect masks are all black', async () => {
+    const root = join(dir, 'black-masks');
+    await synthesize({ out: root, classes: ['carpet', 'disc'], size: 32, train: 2, test: 4, seed: 1 });
+    for (const entry of await readdir(join(root, 'disc', 'ground_truth'), { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) await writePng(join(entry.parentPath, entry.name), { width: 32, height: 32, channels: 1, data: new Uint8Array(32 * 32) });
+    }
+    const c = parseRunConfig({ dataset: { root, imageSize: 32 }, model: { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 2, 2] } }, training: { rounds: 1, localSteps: 1 } });
+    const warnings: string[] = [];
+    await planRun(c, { runId: 'black', onWarning: (w) => warnings.push(`${w.code} ${w.message}`) });
+    assert.deepEqual(warnings, ["E_MASKS_EMPTY class 'disc': all 2 defect masks are empty (black): pixel metrics (P-AUROC, P-AP, P-F1max, AU-PRO) will be n/a for it"]);
+  });
+
   it('refuses a class folder name the store cannot take, before any job', async () => {
     const root = join(dir, 'long-names');
     await synthesize({ out: root, classes: ['carpet', 'disc'], size: 32, train: 2, test: 2, seed: 1 });

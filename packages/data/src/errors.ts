@@ -13,6 +13,8 @@ export type DataErrorCode =
   | 'E_MASK_MISSING' // an anomalous test image has no ground-truth mask
   | 'E_MASK_UNREADABLE' // a mask file exists but cannot be decoded
   | 'E_CLASS_EMPTY' // a class has no training images
+  | 'E_MASKS_EMPTY' // every defect mask of a class is all background: its pixel metrics are undefined
+  | 'E_TEST_LABELS' // a class's test set lacks normal or anomalous images: its image metrics are undefined
   | 'E_PATH_ESCAPE' // a path (usually a symlink) resolves outside the dataset root
   | 'E_LAYOUT' // the folder does not have the layout the reader expects
   | 'E_SPLIT_CSV' // a VisA split CSV is malformed or names missing files

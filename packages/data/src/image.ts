@@ -15,7 +15,7 @@
  * N×3×H×W, so a batch file opens in numpy as `a.reshape(n, 3, size, size)` exactly like a
  * PyTorch tensor.
  */
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
 import { decodeBmp, isBmp } from './bmp.ts';
@@ -76,15 +76,76 @@ function describe(source: ImageSource): string {
   return typeof source === 'string' ? source : '<buffer>';
 }
 
+function readFailure(path: string, err: unknown, mask: boolean): ImageDecodeError {
+  const e = err as NodeJS.ErrnoException;
+  const what = e.code === 'ENOENT' ? 'file does not exist' : e.code === 'EISDIR' ? 'is a directory' : e.message;
+  return new ImageDecodeError(mask ? 'E_MASK_UNREADABLE' : 'E_IMAGE_UNREADABLE', `${path}: cannot read ${mask ? 'mask' : 'image'}: ${what}`, path, { cause: err });
+}
+
 async function readBytes(source: ImageSource, mask: boolean): Promise<Uint8Array> {
   if (typeof source !== 'string') return source;
   try {
     return await readFile(source);
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const what = e.code === 'ENOENT' ? 'file does not exist' : e.code === 'EISDIR' ? 'is a directory' : e.message;
-    throw new ImageDecodeError(mask ? 'E_MASK_UNREADABLE' : 'E_IMAGE_UNREADABLE', `${source}: cannot read ${mask ? 'mask' : 'image'}: ${what}`, source, { cause: err });
+    throw readFailure(source, err, mask);
   }
+}
+
+/** Formats the loader decodes (sharp for all but BMP, which ./bmp.ts decodes). */
+export type ImageFormat = 'png' | 'jpeg' | 'bmp' | 'tiff' | 'webp';
+
+/** Bytes `checkImageHeader` reads: every signature below fits (WebP's ends at byte 12). */
+export const HEADER_BYTES = 16;
+
+const startsWith = (b: Uint8Array, sig: readonly number[], at = 0): boolean => sig.every((v, i) => b[at + i] === v);
+
+/** The format an image's first bytes announce, when it is one the loader decodes. */
+export function sniffImageFormat(head: Uint8Array): ImageFormat | undefined {
+  if (startsWith(head, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  if (startsWith(head, [0xff, 0xd8, 0xff])) return 'jpeg';
+  if (isBmp(head)) return 'bmp';
+  // Classic TIFF (42) and BigTIFF (43), either byte order.
+  if (startsWith(head, [0x49, 0x49]) && (head[2] === 0x2a || head[2] === 0x2b) && head[3] === 0) return 'tiff';
+  if (startsWith(head, [0x4d, 0x4d, 0x00]) && (head[3] === 0x2a || head[3] === 0x2b)) return 'tiff';
+  if (startsWith(head, [0x52, 0x49, 0x46, 0x46]) && startsWith(head, [0x57, 0x45, 0x42, 0x50], 8)) return 'webp';
+  return undefined;
+}
+
+/** The first bytes as a reader would recognise them: quoted text if printable, else hex. */
+function showHead(head: Uint8Array): string {
+  const first = head.subarray(0, 8);
+  const text = (b: number): boolean => (b >= 0x20 && b < 0x7f) || b === 0x09 || b === 0x0a || b === 0x0d;
+  if (first.every(text)) return JSON.stringify(Buffer.from(first).toString('latin1'));
+  return Array.from(first, (b) => b.toString(16).padStart(2, '0')).join(' ');
+}
+
+/**
+ * Reads only the first HEADER_BYTES of a file and checks they start an image the loader
+ * decodes (a cheap test that catches text, HTML error pages or empty files saved as .png).
+ * Throws E_IMAGE_UNREADABLE (E_MASK_UNREADABLE for masks) naming the file; returns the format.
+ * It does not find truncated or corrupt pixel data: only decoding does.
+ */
+export async function checkImageHeader(path: string, mask = false): Promise<ImageFormat> {
+  const head = new Uint8Array(HEADER_BYTES);
+  let n: number;
+  try {
+    const file = await open(path, 'r');
+    try {
+      n = (await file.read(head, 0, HEADER_BYTES, 0)).bytesRead;
+    } finally {
+      await file.close();
+    }
+  } catch (err) {
+    throw readFailure(path, err, mask);
+  }
+  const what = mask ? 'mask' : 'image';
+  const code = mask ? 'E_MASK_UNREADABLE' : 'E_IMAGE_UNREADABLE';
+  if (n === 0) throw new ImageDecodeError(code, `${path}: ${what} file is empty (0 bytes)`, path);
+  const format = sniffImageFormat(head.subarray(0, n));
+  if (!format) {
+    throw new ImageDecodeError(code, `${path}: not a supported ${what} (PNG, JPEG, BMP, TIFF, WebP): the file starts with ${showHead(head.subarray(0, n))}`, path);
+  }
+  return format;
 }
 
 /** True when a PNG lacks its IEND chunk or a JPEG its EOI marker: the file was cut short. */

@@ -20,15 +20,16 @@ export type { NpyArray } from './npy.ts';
 export { createRng, hashSeed } from './rng.ts';
 export type { Rng } from './rng.ts';
 
-export { loadRgb, loadImage, writePng } from './image.ts';
-export type { RawImage } from './image.ts';
+export { loadRgb, loadImage, writePng, checkImageHeader } from './image.ts';
+export type { ImageFormat, RawImage } from './image.ts';
 export { loadMask } from './mask.ts';
 
 export { samplesById } from './dataset.ts';
 export type { DatasetFormat, DatasetIndex, Sample } from './dataset.ts';
 export { readMvtec } from './mvtec.ts';
 export { openDataset } from './discover.ts';
-export { inspectDataset, formatInspect } from './inspect.ts';
+export { inspectDataset, formatInspect, classMetricProblems } from './inspect.ts';
+export type { ClassSummary, InspectOptions, InspectReport } from './inspect.ts';
 
 export { loadBatch } from './loader.ts';
 

@@ -25,8 +25,12 @@ const inspectCommand: CommandModule<object, InspectArgs> = {
       .positional('root', { type: 'string', demandOption: true, describe: 'dataset root folder' })
       .option('format', { choices: FORMATS, default: 'auto' as const, describe: 'dataset layout (auto detects it)' })
       .option('json', { type: 'boolean', default: false, describe: 'print the summary as JSON' })
-      .option('verify', { type: 'boolean', default: false, describe: 'decode every image and mask (finds truncated files; reads the whole dataset)' })
-      .option('policy', { choices: ['fail', 'skip'] as const, default: 'skip' as const, describe: "bad files: 'skip' lists them as problems, 'fail' stops at the first" })
+      .option('verify', { type: 'boolean', default: false, describe: 'decode every image and mask (finds truncated files and all-black defect masks; reads the whole dataset)' })
+      .option('policy', {
+        choices: ['fail', 'skip'] as const,
+        default: 'skip' as const,
+        describe: "problems: 'skip' lists them as warnings (exit 0); 'fail' lists them and exits 1 (a bad folder layout stops reading at once)",
+      })
       .option('normal-dir', { type: 'string', describe: "folder format: normal images folder (default 'good')" })
       .option('abnormal-dir', { type: 'string', array: true, describe: 'folder format: anomalous image folders (default: the other folders)' })
       .option('mask-dir', { type: 'string', describe: "folder format: masks folder (default 'masks' if present)" }) as unknown as Argv<InspectArgs>,
@@ -43,8 +47,23 @@ const inspectCommand: CommandModule<object, InspectArgs> = {
     });
     const report = await inspectDataset(index, { verify: args.verify });
     process.stdout.write(args.json ? JSON.stringify(report, null, 2) + '\n' : formatInspect(report) + '\n');
+    if (args.policy === 'fail' && report.problems.length > 0) failOnProblems(report.problems, args.json);
   },
 };
+
+/**
+ * `--policy fail`: every problem fails the command, warnings included (mixed grey/colour,
+ * empty masks, one-sided test sets): it is the strict gate for CI. The full report is printed
+ * first, so one run lists everything to fix; under `skip` the same problems leave exit code 0.
+ */
+function failOnProblems(problems: readonly DataWarning[], json: boolean): void {
+  const counts = new Map<string, number>();
+  for (const p of problems) counts.set(p.code, (counts.get(p.code) ?? 0) + 1);
+  const codes = [...counts].map(([code, n]) => `${code} ×${n}`).join(', ');
+  const where = json ? 'in the JSON report' : 'above';
+  process.stderr.write(`pmamba: dataset inspect found ${problems.length} problem(s) under --policy fail (${codes}; listed ${where})\n`);
+  process.exitCode = 1;
+}
 
 interface SynthArgs {
   out: string;
