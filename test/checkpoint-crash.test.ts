@@ -55,7 +55,7 @@ test('a train-shard job crashed before any one of its store writes resumes to th
       training: { rounds: 1, localSteps: 3, checkpointEverySteps: 1, workers: 1, batchSize: 2 },
     });
     const record = await planRun(config, { runId: 'crash' });
-    const payload = roundFlow(record, 0, 0, null).children![0].data as TrainShardPayload;
+    const payload = roundFlow(record, { key: 'runs/crash/run.json', sha256: '0'.repeat(64), size: 1 }, 0, 0, null).children![0].data as TrainShardPayload;
     const weightsOf = async (store: ArtifactStore, result: TrainShardResult) => readSafetensors(await store.getBytes(result.weights.key)).tensors;
 
     const reference = await openStore(`file://${dir}/reference`);

@@ -166,8 +166,9 @@ export class Coordinator {
   async run(record: RunRecord, resumed = false): Promise<RunOutcome> {
     const jobsPerRound = record.plan.models.reduce((n, _, m) => n + shardJobs(record, m).length, 0);
     this.emit({ type: 'run-started', record, resumed, jobsPerRound });
-    const teacher = await this.ensureTeacher(record);
-    const finals = await Promise.all(record.plan.models.map((_, k) => this.trainModel(record, k, teacher)));
+    const run = await this.runRecordRef(record);
+    const teacher = await this.ensureTeacher(record, run);
+    const finals = await Promise.all(record.plan.models.map((_, k) => this.trainModel(record, run, k, teacher)));
     const models = Object.fromEntries(record.plan.models.map((m, k) => [m, finals[k]]));
     const init = await this.initialWeights(record);
 
@@ -186,7 +187,7 @@ export class Coordinator {
     const evaluations = await Promise.all(
       evaluationRounds(record).map(async (atRound) => {
         const weights = await weightsAfter(atRound);
-        return { atRound, result: await this.evaluate(record, atRound, (m) => weights[m], teacher) };
+        return { atRound, result: await this.evaluate(record, run, atRound, (m) => weights[m], teacher) };
       }),
     );
     const manifest = await this.writeRunManifest(record, models, evaluations.at(-1)!.result);
@@ -197,6 +198,14 @@ export class Coordinator {
   /** Continues a run from what the store holds. */
   async resume(runId: string): Promise<RunOutcome> {
     return this.run(await this.loadRun(runId), true);
+  }
+
+  /** The run record as the store holds it: jobs check their worker's store has these very bytes. */
+  private async runRecordRef(record: RunRecord): Promise<ArtifactRef> {
+    const key = layout.runRecordKey(record.runId);
+    const found = await this.store.head(key);
+    if (!found?.sha256) throw new CoordinatorError('E_RUN_NOT_FOUND', `run ${record.runId} has no record at ${key} in ${this.store.url}`);
+    return { key, sha256: found.sha256, size: found.size };
   }
 
   /** The seed-initialised weights round 0's jobs saved. */
@@ -212,7 +221,7 @@ export class Coordinator {
    * — from the store when a run with the same fingerprint made it, else made now by a
    * teacher-pretrain job. Undefined: the seed's random teacher.
    */
-  private async ensureTeacher(record: RunRecord): Promise<ArtifactRef | undefined> {
+  private async ensureTeacher(record: RunRecord, run: ArtifactRef): Promise<ArtifactRef | undefined> {
     const ref = record.spec.teacher;
     const encoder = record.spec.model.encoder;
     if (!ref || ref.source === 'random') return undefined;
@@ -224,7 +233,7 @@ export class Coordinator {
       this.emit({ type: 'teacher-ready', teacher: ref.file, description: describeTeacher(ref, encoder), fromStore: true });
       return ref.file;
     }
-    const payload = teacherPretrainPayload(record, ref);
+    const payload = teacherPretrainPayload(record, run, ref);
     const made = await this.storedTeacher(payload.recordKey);
     if (made) {
       this.emit({ type: 'teacher-ready', teacher: made, description: describeTeacher(ref, encoder, made), fromStore: true });
@@ -264,7 +273,7 @@ export class Coordinator {
     }
   }
 
-  private async trainModel(record: RunRecord, modelIndex: number, teacher: ArtifactRef | undefined): Promise<ArtifactRef> {
+  private async trainModel(record: RunRecord, run: ArtifactRef, modelIndex: number, teacher: ArtifactRef | undefined): Promise<ArtifactRef> {
     const model = record.plan.models[modelIndex];
     const rounds = record.plan.rounds;
     let weights: ArtifactRef | null = null;
@@ -277,7 +286,7 @@ export class Coordinator {
         this.emit({ type: 'round-finished', model, round, rounds, loss: done.loss, samples: done.samples, fromStore: true });
         continue;
       }
-      const flow = roundFlow(record, modelIndex, round, weights, trainer, teacher);
+      const flow = roundFlow(record, run, modelIndex, round, weights, trainer, teacher);
       const jobs = (flow.children ?? []).map((c) => ({
         queue: QUEUE_NAMES.trainShard,
         id: c.opts!.jobId!,
@@ -292,8 +301,8 @@ export class Coordinator {
     return weights!;
   }
 
-  private async evaluate(record: RunRecord, atRound: number, weights: (model: string) => ArtifactRef, teacher: ArtifactRef | undefined): Promise<ReportResult> {
-    const flow = evaluationFlow(record, atRound, weights, teacher);
+  private async evaluate(record: RunRecord, run: ArtifactRef, atRound: number, weights: (model: string) => ArtifactRef, teacher: ArtifactRef | undefined): Promise<ReportResult> {
+    const flow = evaluationFlow(record, run, atRound, weights, teacher);
     const jobs = (flow.children ?? []).map((c, i) => ({
       queue: QUEUE_NAMES.evaluate,
       id: c.opts!.jobId!,

@@ -58,11 +58,11 @@ export function roundLr(record: RunRecord, round: number): number {
 }
 
 /**
- * Round `round` of a model from `init` (null in round 0: the jobs build the model from the seed,
+ * Round `round` of a model (`run`: its run record in the store, which jobs check theirs holds) from `init` (null in round 0: the jobs build the model from the seed,
  * give it the `teacher` weights when there are any, and save it as the initial weights) and
  * `initTrainer`, the previous round's averaged optimiser state (absent in round 0).
  */
-export function roundFlow(record: RunRecord, modelIndex: number, round: number, init: ArtifactRef | null, initTrainer?: ArtifactRef, teacher?: ArtifactRef): FlowJob {
+export function roundFlow(record: RunRecord, run: ArtifactRef, modelIndex: number, round: number, init: ArtifactRef | null, initTrainer?: ArtifactRef, teacher?: ArtifactRef): FlowJob {
   const { runId } = record;
   const model = record.plan.models[modelIndex];
   const t = record.config.training;
@@ -83,6 +83,7 @@ export function roundFlow(record: RunRecord, modelIndex: number, round: number, 
           }
         : {}),
       ...(initTrainer ? { initTrainer } : {}),
+      run,
       spec: record.spec,
       trainerOutputKey: layout.jobTrainerKey(runId, round, jobId),
       ...(t.localSteps !== undefined ? { localSteps: t.localSteps } : { localEpochs: t.localEpochs }),
@@ -134,7 +135,7 @@ function earlierRound(record: RunRecord, atRound: number): number | undefined {
  * The evaluation of the weights after `atRound` rounds (0: the untrained initial weights):
  * `weights(model)` gives each model's weights at that point.
  */
-export function evaluationFlow(record: RunRecord, atRound: number, weights: (model: string) => ArtifactRef, teacherFile?: ArtifactRef): FlowJob {
+export function evaluationFlow(record: RunRecord, run: ArtifactRef, atRound: number, weights: (model: string) => ArtifactRef, teacherFile?: ArtifactRef): FlowJob {
   const { runId } = record;
   const perClass = record.plan.mode === 'per-class';
   const earlier = earlierRound(record, atRound);
@@ -146,7 +147,7 @@ export function evaluationFlow(record: RunRecord, atRound: number, weights: (mod
       className,
       model,
       weights: weights(model),
-      configKey: layout.runRecordKey(runId),
+      run,
       metricsKey: layout.evalMetricsKey(runId, className, earlier),
       heatmaps: e.heatmaps,
       heatmapsPrefix: layout.heatmapsPrefix(runId, className, earlier),

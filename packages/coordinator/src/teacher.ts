@@ -13,7 +13,7 @@ import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { DatasetIndex } from '@pmamba/data';
 import { isPth, readTeacherWeights, teacherArchOf, type ModelConfig } from '@pmamba/model/spec';
-import { TeacherPretrainPayloadSchema, layout, modelSection, teacherSource, type RunConfig, type RunRecord, type TeacherPretrainPayload, type TeacherRef } from '@pmamba/protocol';
+import { TeacherPretrainPayloadSchema, layout, modelSection, teacherSource, type ArtifactRef, type RunConfig, type RunRecord, type TeacherPretrainPayload, type TeacherRef } from '@pmamba/protocol';
 import { sha256, type ArtifactStore } from '@pmamba/store';
 import { CoordinatorError } from './errors.ts';
 
@@ -102,12 +102,13 @@ export async function planTeacher(config: RunConfig, model: ModelConfig, index: 
 }
 
 /** The teacher-pretrain job of a run whose teacher is self-made. */
-export function teacherPretrainPayload(record: RunRecord, ref: Extract<TeacherRef, { source: 'self-supervised' }>): TeacherPretrainPayload {
+export function teacherPretrainPayload(record: RunRecord, run: ArtifactRef, ref: Extract<TeacherRef, { source: 'self-supervised' }>): TeacherPretrainPayload {
   const { fingerprint } = ref;
   const p = modelSection(record.config.model).teacher.pretrain;
   return TeacherPretrainPayloadSchema.parse({
     fingerprint,
     runId: record.runId,
+    run,
     spec: record.spec,
     items: pretrainItems(record),
     steps: p.steps,

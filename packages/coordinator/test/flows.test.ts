@@ -38,6 +38,8 @@ function record(patch: { mode?: 'unified' | 'per-class'; workers?: number; every
   };
 }
 
+const RUN = { key: 'runs/r1/run.json', sha256: '9'.repeat(64), size: 900 };
+
 describe('run flows', () => {
   it('gives each unified job one shard of every class', () => {
     const jobs = shardJobs(record(), 0);
@@ -53,7 +55,7 @@ describe('run flows', () => {
 
   it('builds a round as an aggregate parent over valid train-shard payloads with deterministic ids', () => {
     const init = { key: 'runs/r1/init.safetensors', sha256: 'a'.repeat(64), size: 10 };
-    const flow = roundFlow(record(), 0, 2, init);
+    const flow = roundFlow(record(), RUN, 0, 2, init);
     assert.equal(flow.queueName, 'aggregate');
     assert.equal(flow.opts?.jobId, bullIds.aggregate('r1', 2, 0));
     assert.deepEqual(flow.children?.map((c) => c.opts?.jobId), ['r1.r2.w0', 'r1.r2.w1']);
@@ -68,15 +70,15 @@ describe('run flows', () => {
     assert.equal(payload.lr, 0.005);
     assert.deepEqual(payload.init, init);
     // The same record gives the same flow: a restarted coordinator re-adds identical jobs.
-    assert.deepEqual(roundFlow(record(), 0, 2, init), flow);
+    assert.deepEqual(roundFlow(record(), RUN, 0, 2, init), flow);
     assert.equal(parseJobPayload('aggregate', flow.data).manifestKey, 'runs/r1/rounds/2/merged/unified.manifest.json');
   });
 
   it('has round 0 build the model from the seed and save it as the initial weights', () => {
-    const payload = parseJobPayload('train-shard', roundFlow(record(), 0, 0, null).children![1].data);
+    const payload = parseJobPayload('train-shard', roundFlow(record(), RUN, 0, 0, null).children![1].data);
     assert.equal(payload.init, null);
     assert.equal(payload.initOutputKey, 'runs/r1/init.safetensors');
-    const later = parseJobPayload('train-shard', roundFlow(record(), 0, 1, { key: 'k', sha256: 'c'.repeat(64), size: 1 }).children![0].data);
+    const later = parseJobPayload('train-shard', roundFlow(record(), RUN, 0, 1, { key: 'k', sha256: 'c'.repeat(64), size: 1 }).children![0].data);
     assert.equal(later.initOutputKey, undefined);
   });
 
@@ -88,7 +90,7 @@ describe('run flows', () => {
     assert.deepEqual(evaluationRounds(record()), [0, 4]);
     assert.deepEqual(evaluationRounds(record({ everyRounds: 2 })), [0, 2, 4]);
     const weights = { key: 'runs/r1/init.safetensors', sha256: 'b'.repeat(64), size: 1 };
-    const flow = evaluationFlow(record(), 0, () => weights);
+    const flow = evaluationFlow(record(), RUN, 0, () => weights);
     assert.equal(flow.queueName, 'report');
     const child = parseJobPayload('evaluate', flow.children![1].data);
     assert.equal(child.metricsKey, 'runs/r1/eval-at/0/cable/metrics.json');
@@ -96,9 +98,9 @@ describe('run flows', () => {
     const report = parseJobPayload('report', flow.data);
     assert.deepEqual(report.metricsKeys, { bottle: 'runs/r1/eval-at/0/bottle/metrics.json', cable: 'runs/r1/eval-at/0/cable/metrics.json' });
     assert.deepEqual(report.reportKeys, Object.fromEntries(report.formats.map((f) => [f, `runs/r1/eval-at/0/report/report.${f}`])));
-    const last = parseJobPayload('report', evaluationFlow(record(), 4, () => weights).data);
+    const last = parseJobPayload('report', evaluationFlow(record(), RUN, 4, () => weights).data);
     assert.equal(last.reportKeys.json, 'runs/r1/report/report.json');
-    assert.equal(parseJobPayload('evaluate', evaluationFlow(record(), 4, () => weights).children![0].data).heatmapsPrefix, 'runs/r1/eval/bottle/heatmaps');
+    assert.equal(parseJobPayload('evaluate', evaluationFlow(record(), RUN, 4, () => weights).children![0].data).heatmapsPrefix, 'runs/r1/eval/bottle/heatmaps');
     assert.equal(layout.evalMetricsKey('r1', 'cable'), 'runs/r1/eval/cable/metrics.json');
   });
 });

@@ -65,6 +65,11 @@ export const TrainShardPayloadSchema = z
      * model computes the same statistics).
      */
     calibration: z.array(z.string().min(1)).min(1).optional(),
+    /**
+     * The run record (run.json) as the coordinator's store holds it: a worker whose store does
+     * not have these bytes is looking at another store, and gives the job back for another worker.
+     */
+    run: ArtifactRefSchema,
     /** The run's training settings, resolved at planning (train-spec.ts). */
     spec: TrainSpecSchema,
     /** Optimiser steps to run (exclusive with localEpochs). */
@@ -127,6 +132,11 @@ export const TeacherPretrainPayloadSchema = z.strictObject({
   fingerprint: Sha256Schema,
   /** The run that asked for it. */
   runId: RunIdSchema,
+  /**
+   * The run record (run.json) as the coordinator's store holds it: a worker whose store does
+   * not have these bytes is looking at another store, and gives the job back for another worker.
+   */
+  run: ArtifactRefSchema,
   /** The run's training settings: the model, image size, seed, dataset and the self-made teacher's stem. */
   spec: TrainSpecSchema.refine((s) => s.teacher.source === 'self-supervised', { error: 'expected a run whose teacher is self-supervised', path: ['teacher', 'source'] }),
   /** Sample ids of the normal training images it learns from. */
@@ -204,7 +214,8 @@ export const EvaluatePayloadSchema = z.strictObject({
   /** The model evaluated: `unified`, or the class in per-class mode. */
   model: ModelNameSchema,
   weights: ArtifactRefSchema,
-  configKey: StoreKeySchema,
+  /** The run record (run.json) in the coordinator's store: the evaluation settings, and the check that the worker sees that store. */
+  run: ArtifactRefSchema,
   /** Where per-class metrics go (runs/<id>/eval/<class>/metrics.json). */
   metricsKey: StoreKeySchema,
   /** Anomaly-map images to save. */

@@ -8,7 +8,8 @@ export type WorkerErrorCode =
   | 'E_WORKER_OPTIONS' // an option of `pmamba worker` is invalid
   | 'E_TRAINING_DIVERGED' // the loss became NaN or infinite
   | 'E_NO_IMAGES' // every image of a job was unreadable (policy skip)
-  | 'E_STORE_MISSING'; // an artifact the job needs is not in the store
+  | 'E_STORE_MISSING' // an artifact the job needs is not in the store
+  | 'E_WRONG_STORE'; // the worker's store is not the run's (its run record is missing or different)
 
 export class WorkerError extends Error {
   readonly code: WorkerErrorCode;

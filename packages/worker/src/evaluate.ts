@@ -62,7 +62,7 @@ export async function evaluateClass(payload: EvaluatePayload, ctx: JobContext, r
   const done = await existing(store, payload);
   if (done) return done;
   const backend = await rt.backend();
-  const record = await rt.runRecord(payload.configKey);
+  const record = await rt.runRecord(payload.run, payload.runId);
   const { evaluation } = record.config;
   const { imageSize: size, dataset } = record.spec;
   const index = await rt.dataset(dataset);

@@ -36,11 +36,31 @@ export class WorkerRuntime {
     return this.backendPromise;
   }
 
-  async runRecord(key: string): Promise<RunRecord> {
-    const cached = this.records.get(key);
+  /**
+   * Checks this worker's store holds the run record the job names, byte for byte; otherwise
+   * the worker is looking at another store than the run's coordinator (E_WRONG_STORE, which
+   * the processor answers by giving the job back for another worker).
+   */
+  async checkRunStore(run: ArtifactRef, runId: string): Promise<void> {
+    if (this.records.has(run.sha256)) return;
+    const found = await (await this.store()).head(run.key);
+    if (found?.sha256 !== run.sha256) {
+      const what = found ? `a different ${run.key} (sha256 ${found.sha256?.slice(0, 12)}…)` : `no ${run.key}`;
+      throw new WorkerError(
+        'E_WRONG_STORE',
+        `this worker's store ${this.settings.storeUrl} holds ${what}: it is not the store of run ${runId}; start the worker with the coordinator's --store`,
+        { permanent: false },
+      );
+    }
+  }
+
+  /** The run record a job names, read once per process after checking it is the run's. */
+  async runRecord(run: ArtifactRef, runId: string): Promise<RunRecord> {
+    const cached = this.records.get(run.sha256);
     if (cached) return cached;
-    const record = await (await this.store()).getJson(key, (v) => parseRunRecord(v, key));
-    this.records.set(key, record);
+    await this.checkRunStore(run, runId);
+    const record = await (await this.store()).getJson(run.key, (v) => parseRunRecord(v, run.key));
+    this.records.set(run.sha256, record);
     return record;
   }
 

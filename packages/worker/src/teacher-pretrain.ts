@@ -66,6 +66,7 @@ async function readCheckpoint(store: ArtifactStore, payload: TeacherPretrainPayl
 
 export async function teacherPretrain(payload: TeacherPretrainPayload, ctx: JobContext, rt: WorkerRuntime): Promise<TeacherPretrainResult | HandedBack> {
   const started = performance.now();
+  await rt.checkRunStore(payload.run, payload.runId);
   const store = await rt.store();
   const done = await finishedTeacher(store, payload.recordKey);
   if (done) {

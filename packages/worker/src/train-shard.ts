@@ -23,6 +23,7 @@ import { Timings } from './train/timings.ts';
 
 export async function trainShard(payload: TrainShardPayload, ctx: JobContext, rt: WorkerRuntime): Promise<TrainShardResult | HandedBack> {
   const started = performance.now();
+  await rt.checkRunStore(payload.run, payload.runId);
   const store = await rt.store();
   const done = await finishedResult(store, payload);
   if (done) {

@@ -7,6 +7,6 @@ import { parseJobPayload, type EvaluateResult } from '@pmamba/protocol';
 import { evaluateClass } from '../evaluate.ts';
 import { jobContext, processRuntime, runJob } from './run-job.ts';
 
-export default async function evaluateProcessor(job: SandboxedJob): Promise<EvaluateResult> {
-  return runJob(() => evaluateClass(parseJobPayload('evaluate', job.data, job.id), jobContext(job), processRuntime()));
+export default async function evaluateProcessor(job: SandboxedJob, token?: string): Promise<EvaluateResult> {
+  return runJob(job, token, () => evaluateClass(parseJobPayload('evaluate', job.data, job.id), jobContext(job), processRuntime()));
 }

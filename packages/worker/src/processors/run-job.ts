@@ -4,7 +4,7 @@
  * succeed on a retry (a bad payload, bad data, a diverged loss) fail the job at once.
  */
 import type { SandboxedJob } from 'bullmq';
-import { UnrecoverableError, WaitingError } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError } from 'bullmq';
 import { DataError } from '@pmamba/data';
 import { WeightsMismatchError } from '@pmamba/model';
 import { ProtocolError, type JobProgress } from '@pmamba/protocol';
@@ -49,11 +49,23 @@ function isPermanent(err: unknown): boolean {
   return err instanceof ProtocolError || err instanceof DataError || err instanceof WeightsMismatchError;
 }
 
-/** Runs `work`, turning permanent errors into UnrecoverableError (keeping the message). */
-export async function runJob<T>(work: () => Promise<T>): Promise<T> {
+/** How long a job this worker cannot serve (another store) waits before any worker may take it again. */
+const GIVE_BACK_MS = 30_000;
+
+/**
+ * Runs `work`, turning permanent errors into UnrecoverableError (keeping the message). A job
+ * whose run lives in another store than this worker's is given back, delayed, without using
+ * up an attempt: wrong for this worker, not for the run.
+ */
+export async function runJob<T>(job: SandboxedJob, token: string | undefined, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (err) {
+    if (err instanceof WorkerError && err.code === 'E_WRONG_STORE') {
+      jobContext(job).log(`${err.message}; giving the job back for another worker (retried in ${GIVE_BACK_MS / 1000} s) [E_WRONG_STORE]`);
+      await job.moveToDelayed(Date.now() + GIVE_BACK_MS, token);
+      throw new DelayedError();
+    }
     if (isPermanent(err)) {
       const e = err as Error & { code?: string };
       throw new UnrecoverableError(`${e.message}${e.code ? ` [${e.code}]` : ''}`);
@@ -70,7 +82,7 @@ export async function runJob<T>(work: () => Promise<T>): Promise<T> {
 export function checkpointingProcessor<T>(work: (job: SandboxedJob, ctx: JobContext) => Promise<T | HandedBack>) {
   return async (job: SandboxedJob, token?: string, signal?: AbortSignal): Promise<T> => {
     const ctx = { ...jobContext(job), signal: stopSignal(signal) };
-    const out = await runJob(() => work(job, ctx));
+    const out = await runJob(job, token, () => work(job, ctx));
     if (typeof out === 'object' && out !== null && 'handedBack' in out) {
       ctx.log(`shutting down: handed back at step ${(out as HandedBack).step}; another worker resumes from the checkpoint`);
       await job.moveToWait(token);
