@@ -3,20 +3,23 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { readNpy, npyToFloat32, synthesize } from '@pmamba/data';
-import { PyramidMamba, exportStateDict, presetConfig, saveCheckpoint, useBackend, writeSafetensors } from '@pmamba/model';
+import { IMAGE_SIZE_KEY, PyramidMamba, exportStateDict, presetConfig, saveCheckpoint, useBackend, writeSafetensors } from '@pmamba/model';
 import { applyTestWeights } from '../packages/model/test/support/test-weights.ts';
+import { outputStems } from '../packages/cli/src/predict-outputs.ts';
 
 const run = promisify(execFile);
 const ROOT = join(import.meta.dirname, '..');
 const GOLDEN = join(ROOT, 'packages/model/test/fixtures/golden');
 const CLI = join(ROOT, 'packages/cli/src/main.ts');
 let dir: string;
+/** A synthetic MVTec tree at 32² (classes carpet and disc): every folder's first image is 000.png. */
+let synth32: string;
 
 function pmamba(...args: string[]) {
   return run(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, maxBuffer: 1 << 24 });
@@ -48,6 +51,12 @@ before(async () => {
   const small = new PyramidMamba(presetConfig('small'), 3);
   writeFileSync(join(dir, 'small.safetensors'), saveCheckpoint(small));
   small.dispose();
+  // Pyramid levels that fit 32², recorded as trained at 32² (as training writes its weights).
+  const small32 = new PyramidMamba(presetConfig('small', { pyramid: { mode: 'levels', levels: [1, 2, 2, 2] } }), 3);
+  writeFileSync(join(dir, 'small32.safetensors'), saveCheckpoint(small32, { [IMAGE_SIZE_KEY]: '32' }));
+  small32.dispose();
+  synth32 = join(dir, 'synth32');
+  await synthesize({ out: synth32, classes: 2, size: 32, train: 2, test: 2, seed: 1 });
 });
 
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -89,6 +98,9 @@ test('predict on a folder of images writes maps, scores in input order and heatm
   assert.ok(Math.abs(scores[0] - scores[1]) < 1e-6, `${scores[0]} vs ${scores[1]}`);
   assert.ok(Math.abs(scores[n - 1] - scores[0]) < 1e-6, `${scores[n - 1]} vs ${scores[0]}`);
   assert.deepEqual(readdirSync(join(out, 'heatmaps')).sort(), readdirSync(imgs).map((f) => `${basename(f, extname(f))}.png`).sort());
+  const csv = readFileSync(join(out, 'scores.csv'), 'utf8').trim().split('\n');
+  assert.equal(csv[0], 'input,heatmap,score');
+  assert.equal(csv[1], `${join(imgs, 'a.png')},heatmaps/a.png,${scores[0]}`);
 });
 
 test('bad input exits non-zero with a message naming it', async () => {
@@ -107,4 +119,65 @@ test('bad input exits non-zero with a message naming it', async () => {
   writeFileSync(notWeights, 'hello world, not safetensors');
   assert.match(await pmambaFails('predict', '--weights', notWeights, '--input', join(GOLDEN, 's64_t64', 'input.npy'), '--out', join(dir, 'x'), '--backend', 'wasm'),
     /junk\.safetensors/);
+});
+
+test('predict rejects a .npy batch holding NaN or ±Inf, naming the first bad index', async () => {
+  const { encodeNpy } = await import('@pmamba/data');
+  const values = new Float32Array(2 * 3 * 32 * 32);
+  const at = (i: number, c: number, y: number, x: number) => ((i * 3 + c) * 32 + y) * 32 + x;
+  values[at(1, 2, 5, 7)] = -Infinity;
+  values[at(1, 2, 6, 0)] = NaN;
+  const bad = join(dir, 'nonfinite.npy');
+  writeFileSync(bad, encodeNpy(values, [2, 3, 32, 32]));
+  const stderr = await pmambaFails('predict', '--weights', join(dir, 'small32.safetensors'), '--input', bad, '--out', join(dir, 'out-nan'), '--backend', 'wasm');
+  assert.match(stderr, /nonfinite\.npy\[1, 2, 5, 7\] \(image 1, channel 2, y 5, x 7\) is -Infinity; input values must be finite \[E_NOT_FINITE\]/);
+  assert.equal(existsSync(join(dir, 'out-nan')), false, 'nothing is written');
+});
+
+test('predict refuses a bad --image-size or --batch-size before loading the model', async () => {
+  const args = (...extra: string[]) => ['predict', '--weights', join(dir, 'small32.safetensors'), '--input', join(synth32, 'carpet', 'train', 'good'),
+    '--out', join(dir, 'out-bad-option'), '--backend', 'wasm', ...extra];
+  assert.match(await pmambaFails(...args('--image-size', '100000')), /--image-size 100000: must be a positive multiple of 32, at most 4096 \[E_BAD_OPTION\]/);
+  assert.match(await pmambaFails(...args('--image-size', '48')), /--image-size 48: must be a positive multiple of 32/);
+  assert.match(await pmambaFails(...args('--batch-size', '0')), /--batch-size 0: must be a positive integer \[E_BAD_OPTION\]/);
+  assert.match(await pmambaFails(...args('--batch-size', '-1')), /--batch-size -1: must be a positive integer \[E_BAD_OPTION\]/);
+  // The small preset's levels [2,2,2,2] need 64² at least: 32 is a multiple of 32 but does not fit it.
+  const misfit = await pmambaFails('predict', '--weights', join(dir, 'small.safetensors'), '--input', join(synth32, 'carpet', 'train', 'good'),
+    '--out', join(dir, 'out-bad-option'), '--backend', 'wasm', '--image-size', '32');
+  assert.match(misfit, /--image-size 32 does not fit the model in .*small\.safetensors: .*not divisible by 2.*sizes that fit this model near it: 64 .*\[E_BAD_OPTION\]/);
+  assert.equal(existsSync(join(dir, 'out-bad-option')), false, 'nothing is written');
+});
+
+test('predict runs at the image size the weights record, and warns when --image-size differs', async () => {
+  const input = join(synth32, 'carpet', 'train', 'good');
+  const weights = join(dir, 'small32.safetensors');
+  const asRecorded = await pmamba('predict', '--weights', weights, '--input', input, '--out', join(dir, 'out-32'), '--backend', 'wasm');
+  assert.deepEqual(readNpy(join(dir, 'out-32', 'maps.npy')).shape, [2, 32, 32]);
+  assert.doesNotMatch(asRecorded.stderr, /warning/);
+  const other = await pmamba('predict', '--weights', weights, '--input', input, '--out', join(dir, 'out-64'), '--backend', 'wasm', '--image-size', '64');
+  assert.deepEqual(readNpy(join(dir, 'out-64', 'maps.npy')).shape, [2, 64, 64]);
+  const warnings = other.stderr.split('\n').filter((l) => l.includes('warning'));
+  assert.equal(warnings.length, 1, other.stderr);
+  assert.match(warnings[0], /^pmamba: warning: .*small32\.safetensors: model trained at 32² is run at 64² \(--image-size 64\)/);
+});
+
+test('predict names heatmaps after each input path, so same-named images of two folders both survive', async () => {
+  const carpet = join(synth32, 'carpet', 'test', 'good');
+  const disc = join(synth32, 'disc', 'test', 'good');
+  const out = join(dir, 'out-two-classes');
+  await pmamba('predict', '--weights', join(dir, 'small32.safetensors'), '--input', carpet, disc, '--out', out, '--backend', 'wasm');
+  assert.deepEqual(readdirSync(join(out, 'heatmaps')).sort(), ['carpet__test__good__000.png', 'disc__test__good__000.png']);
+  const scores = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8')) as number[];
+  assert.deepEqual(readFileSync(join(out, 'scores.csv'), 'utf8').trim().split('\n'), [
+    'input,heatmap,score',
+    `${join(carpet, '000.png')},heatmaps/carpet__test__good__000.png,${scores[0]}`,
+    `${join(disc, '000.png')},heatmaps/disc__test__good__000.png,${scores[1]}`,
+  ]);
+});
+
+test('predict output names: one folder keeps base names; collisions keep the extension, then count', () => {
+  assert.deepEqual(outputStems(['d/a.png', 'd/b.jpg']), ['a', 'b']);
+  assert.deepEqual(outputStems(['x/carpet/test/crack/000.png', 'x/grid/test/crack/000.png']), ['carpet__test__crack__000', 'grid__test__crack__000']);
+  assert.deepEqual(outputStems(['d/a.png', 'd/a.jpg', 'd/A.png']), ['a.png', 'a.jpg', 'A.png-2']);
+  assert.deepEqual(outputStems(['d/a.png', 'd/a.png', 'd/a.png-2.png']), ['a.png', 'a.png-3', 'a.png-2']);
 });

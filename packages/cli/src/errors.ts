@@ -9,6 +9,7 @@ export type CliErrorCode =
   | 'E_INPUT_EMPTY' // a `predict` input folder holds no images
   | 'E_INPUT_TYPE' // a `predict` input is neither an image nor a single .npy
   | 'E_INPUT_SHAPE' // a `predict` .npy input is not N×3×S×S float32
+  | 'E_NOT_FINITE' // a `predict` .npy input holds NaN or ±Infinity (as `metrics` refuses them)
   | 'E_WEIGHTS_MISSING' // the weights file cannot be read
   | 'E_WEIGHTS_ENCODER_ONLY' // the weights hold only an encoder, not a trained model
   | 'E_REDIS_MISSING' // no Redis URL given and no redis-server to start

@@ -19,6 +19,6 @@ export type { AllMetricsResult } from './all-metrics.ts';
 export { buildBenchmarkTable } from './benchmark-table.ts';
 export type { BenchmarkTable } from './benchmark-table.ts';
 export { tableToMarkdown } from './table-markdown.ts';
-export { tableToCsv } from './table-csv.ts';
+export { tableToCsv, csvField } from './table-csv.ts';
 export { reportHtml } from './report-html.ts';
 export type { ClassReport } from './report-html.ts';

@@ -56,6 +56,14 @@ function masksAsUint8(a: NpyArray): Uint8Array {
   return out;
 }
 
+/** One score, label, map and mask per image: counts that disagree name every file and its count. */
+function checkImageCounts(counts: { path: string; what: string; n: number }[]): void {
+  const odd = counts.find((c) => c.n !== counts[0].n);
+  if (!odd) return;
+  const list = counts.map((c) => `${c.path} has ${c.n} ${c.what}`).join(', ');
+  throw new MetricsError('E_SHAPE', `image counts disagree: ${list}; give one score, label, map and mask per image`, odd.path);
+}
+
 function humanReport(r: AllMetricsResult): string {
   const lines = METRIC_NAMES.map(
     (k) => `${METRIC_LABELS[k].padEnd(8)} ${r.metrics[k].toFixed(6)}  (${(r.metrics[k] * 100).toFixed(2)} %)`,
@@ -102,6 +110,13 @@ export const metricsCommand: CommandModule = {
         argv.masks,
       );
     }
+    // computeAllMetrics pairs scores with labels and maps with masks, but never scores with maps.
+    checkImageCounts([
+      { path: argv.scores, what: 'scores', n: scores.data.length },
+      { path: argv.labels, what: 'labels', n: labels.data.length },
+      { path: argv.maps, what: 'maps', n: shape[0] },
+      { path: argv.masks, what: 'masks', n: maskShape[0] },
+    ]);
     const result = computeAllMetrics(
       {
         scores: npyToFloat64(scores.data),
