@@ -56,7 +56,21 @@ export interface S3ClientOptions {
  * checksums corrupt uploads on some S3-compatible servers (s3rver) and the store verifies
  * content with its own sha256 anyway.
  */
+/**
+ * The AWS SDK prints a nine-line notice about its future Node requirement in every process that
+ * makes a client — every CLI command and every worker child. One line, once per process tree
+ * (children inherit the variable), says the same.
+ */
+function quietSdkVersionNotice(): void {
+  if (process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED !== undefined) return;
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  if (Number(process.versions.node.split('.')[0]) < 22) {
+    process.stderr.write(`pmamba: note: AWS SDK releases after January 2027 need Node >= 22; this is Node ${process.version}\n`);
+  }
+}
+
 export function createS3Client(options: S3ClientOptions = {}): S3Client {
+  quietSdkVersionNotice();
   const region = options.region ?? (options.endpoint ? 'us-east-1' : undefined);
   return new S3Client({
     ...(options.endpoint ? { endpoint: options.endpoint } : {}),

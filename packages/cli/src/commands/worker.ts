@@ -9,6 +9,7 @@ import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL } from '@pmamba/protocol';
 import { PROCESSORS, startWorker, type WorkerEvent, type WorkerQueue } from '@pmamba/worker';
 import { CliError } from '../errors.ts';
 import { resolveRedis } from '../redis.ts';
+import { RepeatLimiter } from '../repeat-limiter.ts';
 import { absoluteStoreUrl } from '../train-run.ts';
 
 interface WorkerArgs {
@@ -64,6 +65,8 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
     const redis = await resolveRedis([args.redis, process.env.REDIS_URL], { allowPrivate: false });
     const storeUrl = absoluteStoreUrl(args.store);
     const log = (line: string) => process.stderr.write(`pmamba worker: ${line}\n`);
+    // Connection errors repeat on every reconnect of every queue: one line per kind and 30 s.
+    const errors = new RepeatLimiter(log);
     const handle = await startWorker({
       connection: redis.connection,
       prefix: args.prefix,
@@ -78,7 +81,9 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
       onEvent: (e) => {
         if (args.quiet && e.type !== 'failed' && e.type !== 'error') return;
         const line = describe(e);
-        if (line) log(line);
+        if (!line) return;
+        if (e.type === 'error') errors.log(`${e.queue}:${(e.error as NodeJS.ErrnoException).code ?? e.error.message}`, line);
+        else log(line);
       },
     });
     log(`serving ${(queues ?? Object.keys(PROCESSORS)).join(', ')} on ${redis.shownUrl} (prefix ${args.prefix}), store ${storeUrl}`);
