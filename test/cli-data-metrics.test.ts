@@ -120,3 +120,16 @@ test('pmamba dataset inspect --verify reports all-black defect masks; with --pol
   assert.deepEqual(JSON.parse(fail.stdout).problems.map((p: { code: string }) => p.code), ['E_MASKS_EMPTY']);
   assert.match(fail.stderr, /E_MASKS_EMPTY ×1; listed in the JSON report/);
 });
+
+test('pmamba train refuses a --report folder under a file at once, before Redis, workers or planning', async () => {
+  const file = join(dir, 'a-file');
+  writeFileSync(file, 'x');
+  const config = join(dir, 'report-check.yaml');
+  writeFileSync(config, 'dataset: { root: ./nowhere, imageSize: 64 }\nmodel: { preset: small }\ntraining: { rounds: 1, localSteps: 1 }\n');
+  const started = Date.now();
+  const r = await pmambaFails('train', '-c', config, '--report', join(file, 'report'), '--store', `file://${join(dir, 'store')}`);
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /--report .*a-file\/report: cannot write a report there .* \[E_BAD_OPTION\]/);
+  assert.doesNotMatch(r.stderr, /redis-server|worker|planned/);
+  assert.ok(Date.now() - started < 20_000);
+});
