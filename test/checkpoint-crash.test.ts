@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { planRun } from '@pmamba/coordinator';
 import { roundFlow } from '../packages/coordinator/src/flows.ts';
 import { readSafetensors } from '@pmamba/model';
-import type { TrainShardPayload, TrainShardResult } from '@pmamba/protocol';
+import { layout, type TrainShardPayload, type TrainShardResult } from '@pmamba/protocol';
 import { openStore, type ArtifactStore } from '@pmamba/store';
 import { WorkerRuntime } from '../packages/worker/src/runtime.ts';
 import { trainShard } from '../packages/worker/src/train-shard.ts';
@@ -55,10 +55,16 @@ test('a train-shard job crashed before any one of its store writes resumes to th
       training: { rounds: 1, localSteps: 3, checkpointEverySteps: 1, workers: 1, batchSize: 2 },
     });
     const record = await planRun(config, { runId: 'crash' });
-    const payload = roundFlow(record, { key: 'runs/crash/run.json', sha256: '0'.repeat(64), size: 1 }, 0, 0, null).children![0].data as TrainShardPayload;
+    // Each store holds the run record the job checks for (a worker on another store gives jobs back).
+    const withRecord = async (url: string) => {
+      const store = await openStore(url);
+      const written = await store.putJson(layout.runRecordKey('crash'), record);
+      return { store, run: { key: written.key, sha256: written.sha256, size: written.size } };
+    };
+    const { store: reference, run } = await withRecord(`file://${dir}/reference`);
+    const payload = roundFlow(record, run, 0, 0, null).children![0].data as TrainShardPayload;
     const weightsOf = async (store: ArtifactStore, result: TrainShardResult) => readSafetensors(await store.getBytes(result.weights.key)).tensors;
 
-    const reference = await openStore(`file://${dir}/reference`);
     const counted = { writes: 0 };
     const straight = (await trainShard(payload, quiet, new StoreRuntime(crashingStore(reference, Infinity, counted)))) as TrainShardResult;
     const expected = await weightsOf(reference, straight);
@@ -67,7 +73,7 @@ test('a train-shard job crashed before any one of its store writes resumes to th
 
     const resumedFrom = new Set<number>();
     for (let at = 1; at <= writes; at++) {
-      const store = await openStore(`file://${dir}/crash-${at}`);
+      const { store } = await withRecord(`file://${dir}/crash-${at}`);
       await assert.rejects(trainShard(payload, quiet, new StoreRuntime(crashingStore(store, at, { writes: 0 }))), Crash);
       const result = (await trainShard(payload, quiet, new StoreRuntime(store))) as TrainShardResult;
       resumedFrom.add(result.resumedFromStep);
