@@ -8,7 +8,7 @@ import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Coordinator, CoordinatorError, loadRun, planRun, reportMarkdown, saveReport, type RunOutcome } from '@pmamba/coordinator';
+import { Coordinator, loadRun, planRun, reportMarkdown, saveReport, type RunOutcome } from '@pmamba/coordinator';
 import { CliError } from './errors.ts';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL, layout, type RunConfig, type RunRecord } from '@pmamba/protocol';
 import { openStore, parseStoreUrl, type ArtifactStore } from '@pmamba/store';
