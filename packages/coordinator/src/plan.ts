@@ -11,6 +11,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import {
   SYNTH_CLASSES,
   classMetricProblems,
+  evaluationDataOf,
   inspectDataset,
   openDataset,
   planShards,
@@ -156,7 +157,14 @@ export async function planRun(config: RunConfig, options: PlanOptions = {}): Pro
   checkStoreNames(index, runId, perClass);
   const draft = {
     config,
-    plan: { mode: config.training.mode, classes, models: perClass ? classes : [layout.UNIFIED_MODEL], shards, rounds: config.training.rounds },
+    plan: {
+      mode: config.training.mode,
+      classes,
+      models: perClass ? classes : [layout.UNIFIED_MODEL],
+      shards,
+      rounds: config.training.rounds,
+      evaluationData: await evaluationDataOf(index, exclude),
+    },
   };
   const teacher = await planTeacher(config, modelConfig, index, draft, {
     cwd: options.cwd ?? process.cwd(),

@@ -29,7 +29,7 @@ function record(patch: { mode?: 'unified' | 'per-class'; workers?: number; every
     runId: 'r1',
     createdAt: '2025-01-01T00:00:00Z',
     config,
-    plan: { mode: config.training.mode, classes: ['bottle', 'cable'], models: perClass ? ['bottle', 'cable'] : ['unified'], shards: all, rounds: 4 },
+    plan: { mode: config.training.mode, classes: ['bottle', 'cable'], models: perClass ? ['bottle', 'cable'] : ['unified'], shards: all, rounds: 4, evaluationData: { fingerprint: 'e'.repeat(64), images: 8 } },
     spec: trainSpecOf(config, {
       model: presetConfig('small'),
       dataset: { root: '/data', format: 'mvtec', classes: ['bottle', 'cable'], badImagePolicy: 'fail' },

@@ -28,6 +28,8 @@ export { samplesById } from './dataset.ts';
 export type { DatasetFormat, DatasetIndex, Sample } from './dataset.ts';
 export { readMvtec } from './mvtec.ts';
 export { openDataset } from './discover.ts';
+export { evaluationDataOf } from './fingerprint.ts';
+export type { EvaluationData } from './fingerprint.ts';
 export { inspectDataset, formatInspect, classMetricProblems } from './inspect.ts';
 export type { ClassSummary, InspectOptions, InspectReport } from './inspect.ts';
 

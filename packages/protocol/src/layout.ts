@@ -33,6 +33,21 @@
  *   teachers/self-supervised/<fp>/checkpoint.json  resumable state, naming
  *   teachers/self-supervised/<fp>/checkpoint.{s<step>,trainer.s<step>}.safetensors  one step's files
  *
+ * A sweep's runs are ordinary runs (`runs/<sweep>-v<variant>-s<seed>/`); what ties them together:
+ *   sweeps/<sweep>/sweep.json                        the sweep manifest: variants × seeds, run ids, status
+ *   sweeps/<sweep>/report/ablation.<md|csv|json|html>  the ablation table (and its plots, in the html)
+ *
+ * The model registry (@pmamba/registry):
+ *   models/<name>/versions/<n>/version.json          a version's record, written last: the version exists
+ *   models/<name>/versions/<n>/<model>.safetensors   its weights, copied from the source run
+ *   models/<name>/versions/<n>/run.json              the source run's record
+ *   models/<name>/versions/<n>/report.json           the source run's benchmark table
+ *   models/<name>/champion.json                      the champion alias and the history of promotions
+ *
+ * Scheduled retraining:
+ *   schedules/<name>/schedule.json                   a schedule: its config, timing and overlap policy
+ *   schedules/<name>/firings/<stamp>.json            what one firing did (its run, or why it was skipped)
+ *
  * `<model>` is `unified` in unified mode and the class name in per-class mode. Ids are checked
  * against ID_PATTERN, fingerprints and hashes against SHA256_PATTERN, and names taken from data
  * (classes, models, heatmap files) with isKeySegment: each is exactly one key segment.
@@ -195,3 +210,56 @@ export const pretextCheckpointKey = (fp: string): string => `${pretextTeacherPre
 export const pretextCheckpointTrainerKey = (fp: string): string => `${pretextTeacherPrefix(fp)}checkpoint.trainer.safetensors`;
 /** `teachers/self-supervised/<fp>/checkpoint.json` — its state record, written last. */
 export const pretextCheckpointStateKey = (fp: string): string => `${pretextTeacherPrefix(fp)}checkpoint.json`;
+
+// ---- sweeps ----
+
+/** `sweeps/<sweep>/` — a sweep's manifest and ablation table. */
+export const sweepPrefix = (sweep: string): string => `sweeps/${id('sweep name', sweep)}/`;
+/** `sweeps/<sweep>/sweep.json` — the sweep manifest: its variants × seeds, their runs and status. */
+export const sweepManifestKey = (sweep: string): string => `${sweepPrefix(sweep)}sweep.json`;
+/** `sweeps/<sweep>/report/ablation.<fmt>` — the ablation table. */
+export const sweepReportKey = (sweep: string, format: ReportFormat): string => {
+  if (!REPORT_FORMATS.includes(format)) invalid(`invalid report format ${JSON.stringify(format)}: expected one of ${REPORT_FORMATS.join(', ')}`);
+  return `${sweepPrefix(sweep)}report/ablation.${format}`;
+};
+/** `<sweep>-v<variant>-s<seed>` — the run id of one variant and seed of a sweep. */
+export const sweepRunId = (sweep: string, variant: number, seed: number): string =>
+  id('sweep run id', `${id('sweep name', sweep)}-v${round('sweep variant', variant)}-s${round('sweep seed', seed)}`);
+
+// ---- the model registry ----
+
+function version(n: number): string {
+  if (!Number.isSafeInteger(n) || n < 1) invalid(`invalid model version ${String(n)}: expected a positive integer`);
+  return String(n);
+}
+
+/** `models/<name>/` — every version of a registered model and its champion alias. */
+export const modelPrefix = (name: string): string => `models/${id('model name', name)}/`;
+/** `models/<name>/versions/` — prefix of every version (list it to find them). */
+export const modelVersionsPrefix = (name: string): string => `${modelPrefix(name)}versions/`;
+/** `models/<name>/versions/<n>/` — one version's files. */
+export const modelVersionPrefix = (name: string, n: number): string => `${modelVersionsPrefix(name)}${version(n)}/`;
+/** `models/<name>/versions/<n>/version.json` — the version's record, written last: the version exists. */
+export const modelVersionRecordKey = (name: string, n: number): string => `${modelVersionPrefix(name, n)}version.json`;
+/** `models/<name>/versions/<n>/<model>.safetensors` — its weights (`unified`, or one per class). */
+export const modelVersionWeightsKey = (name: string, n: number, model: string = UNIFIED_MODEL): string =>
+  `${modelVersionPrefix(name, n)}${segment('model name', model)}.safetensors`;
+/** `models/<name>/versions/<n>/run.json` — the record of the run it came from. */
+export const modelVersionRunKey = (name: string, n: number): string => `${modelVersionPrefix(name, n)}run.json`;
+/** `models/<name>/versions/<n>/report.json` — that run's benchmark table. */
+export const modelVersionReportKey = (name: string, n: number): string => `${modelVersionPrefix(name, n)}report.json`;
+/** `models/<name>/champion.json` — which version is the champion, and every promotion so far. */
+export const modelChampionKey = (name: string): string => `${modelPrefix(name)}champion.json`;
+
+// ---- schedules ----
+
+/** `schedules/` — prefix of every schedule (list it to find them). */
+export const SCHEDULES_PREFIX = 'schedules/';
+/** `schedules/<name>/` — one schedule and its firings. */
+export const schedulePrefix = (name: string): string => `${SCHEDULES_PREFIX}${id('schedule name', name)}/`;
+/** `schedules/<name>/schedule.json` — the schedule: config, timing, overlap policy. */
+export const scheduleKey = (name: string): string => `${schedulePrefix(name)}schedule.json`;
+/** `schedules/<name>/firings/` — prefix of its firing records. */
+export const scheduleFiringsPrefix = (name: string): string => `${schedulePrefix(name)}firings/`;
+/** `schedules/<name>/firings/<stamp>.json` — what one firing did; `<stamp>` is an id (e.g. runIdStamp of its time). */
+export const scheduleFiringKey = (name: string, stamp: string): string => `${scheduleFiringsPrefix(name)}${id('firing stamp', stamp)}.json`;

@@ -42,6 +42,11 @@ export const RunRecordSchema = z.strictObject({
     models: distinct(ModelNameSchema, 'model').min(1),
     shards: z.array(ShardSchema).min(1),
     rounds: positiveInt(),
+    /**
+     * The evaluation data by content (`evaluationDataOf` in @pmamba/data): runs with equal
+     * fingerprints were scored on the same test images and masks, so their metrics compare.
+     */
+    evaluationData: z.strictObject({ fingerprint: Sha256Schema, images: nonNegativeInt() }),
   }),
   /** The training settings every job gets, the teacher among them, resolved at planning (train-spec.ts). */
   spec: TrainSpecSchema,

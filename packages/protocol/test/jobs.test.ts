@@ -83,6 +83,7 @@ describe('run records and manifests', () => {
         { id: 'cable/0', className: 'cable', index: 0, items: ['cable/train/good/000.png'] },
       ],
       rounds: 2,
+      evaluationData: { fingerprint: 'e'.repeat(64), images: 2 },
     },
     spec: spec(),
     software: { pmamba: '0.1.0', node: process.version },

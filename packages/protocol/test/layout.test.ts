@@ -87,4 +87,21 @@ describe('store layout', () => {
       assert.throws(() => layout.pretextTeacherKey(hex), { code: 'E_STORE_KEY' });
     }
   });
+
+  it('pins the keys of sweeps, registered models and schedules', () => {
+    assert.equal(layout.sweepManifestKey('levels'), 'sweeps/levels/sweep.json');
+    assert.equal(layout.sweepReportKey('levels', 'html'), 'sweeps/levels/report/ablation.html');
+    assert.equal(layout.sweepRunId('levels', 3, 12), 'levels-v3-s12');
+    assert.equal(layout.modelVersionsPrefix('tiles'), 'models/tiles/versions/');
+    assert.equal(layout.modelVersionRecordKey('tiles', 4), 'models/tiles/versions/4/version.json');
+    assert.equal(layout.modelVersionWeightsKey('tiles', 4), 'models/tiles/versions/4/unified.safetensors');
+    assert.equal(layout.modelVersionWeightsKey('tiles', 4, 'carpet'), 'models/tiles/versions/4/carpet.safetensors');
+    assert.equal(layout.modelVersionRunKey('tiles', 4), 'models/tiles/versions/4/run.json');
+    assert.equal(layout.modelVersionReportKey('tiles', 4), 'models/tiles/versions/4/report.json');
+    assert.equal(layout.modelChampionKey('tiles'), 'models/tiles/champion.json');
+    assert.equal(layout.scheduleKey('nightly'), 'schedules/nightly/schedule.json');
+    assert.equal(layout.scheduleFiringKey('nightly', '20261206-030000'), 'schedules/nightly/firings/20261206-030000.json');
+    assert.throws(() => layout.modelVersionRecordKey('tiles', 0), { code: 'E_STORE_KEY' });
+    assert.throws(() => layout.sweepManifestKey('../x'), { code: 'E_STORE_KEY' });
+  });
 });
