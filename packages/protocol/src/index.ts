@@ -34,5 +34,7 @@ export {
   parseCheckpointState,
 } from './manifests.ts';
 export type { RunRecord, RoundManifest, RunManifest, EvaluationRecord, CheckpointState, TeacherCheckpointState } from './manifests.ts';
+export { CHAMPION_ACTIONS, parseModelVersion, parseModelChampion, parseReportTable } from './registry.ts';
+export type { ModelVersion, ModelChampion, ChampionChange, ChampionAction, GateDecision } from './registry.ts';
 export { redisConnectionFromUrl } from './connection.ts';
 export type { RedisConnectionOptions } from './connection.ts';

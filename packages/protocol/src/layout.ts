@@ -233,8 +233,10 @@ function version(n: number): string {
   return String(n);
 }
 
+/** `models/` — prefix of every registered model (list it to find them). */
+export const MODELS_PREFIX = 'models/';
 /** `models/<name>/` — every version of a registered model and its champion alias. */
-export const modelPrefix = (name: string): string => `models/${id('model name', name)}/`;
+export const modelPrefix = (name: string): string => `${MODELS_PREFIX}${id('model name', name)}/`;
 /** `models/<name>/versions/` — prefix of every version (list it to find them). */
 export const modelVersionsPrefix = (name: string): string => `${modelPrefix(name)}versions/`;
 /** `models/<name>/versions/<n>/` — one version's files. */

@@ -92,6 +92,8 @@ describe('store layout', () => {
     assert.equal(layout.sweepManifestKey('levels'), 'sweeps/levels/sweep.json');
     assert.equal(layout.sweepReportKey('levels', 'html'), 'sweeps/levels/report/ablation.html');
     assert.equal(layout.sweepRunId('levels', 3, 12), 'levels-v3-s12');
+    assert.equal(layout.MODELS_PREFIX, 'models/');
+    assert.equal(layout.modelPrefix('tiles'), 'models/tiles/');
     assert.equal(layout.modelVersionsPrefix('tiles'), 'models/tiles/versions/');
     assert.equal(layout.modelVersionRecordKey('tiles', 4), 'models/tiles/versions/4/version.json');
     assert.equal(layout.modelVersionWeightsKey('tiles', 4), 'models/tiles/versions/4/unified.safetensors');

@@ -2,10 +2,11 @@ import type { CommandModule } from 'yargs';
 import { datasetCommand } from './dataset.ts';
 import { demoCommand } from './demo.ts';
 import { metricsCommand } from './metrics.ts';
+import { modelsCommand } from './models.ts';
 import { predictCommand } from './predict.ts';
 import { trainCommand } from './train.ts';
 import { weightsCommand } from './weights.ts';
 import { workerCommand } from './worker.ts';
 
 // Each command types its own arguments; yargs only needs the common shape here.
-export const commands = [trainCommand, workerCommand, demoCommand, predictCommand, datasetCommand, metricsCommand, weightsCommand] as unknown as CommandModule[];
+export const commands = [trainCommand, workerCommand, demoCommand, predictCommand, datasetCommand, metricsCommand, weightsCommand, modelsCommand] as unknown as CommandModule[];

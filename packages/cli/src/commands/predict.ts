@@ -5,12 +5,17 @@ import {
   BACKENDS, IMAGE_SIZE_KEY, checkImageSize, parseModelConfig, readSafetensors, type BackendChoice, type ModelConfig,
 } from '@pmamba/model/spec';
 import { loadImage, loadRgb, npyToFloat32, readNpy, writeHeatmapOverlay, writeNpy, type NpyArray } from '@pmamba/data';
-import { IMAGE_EXTENSIONS, isImageName } from '@pmamba/protocol';
+import { DEFAULT_STORE_URL, IMAGE_EXTENSIONS, isImageName } from '@pmamba/protocol';
+import { readVersionWeights, resolveModel } from '@pmamba/registry';
+import { openStore } from '@pmamba/store';
 import { CliError, type CliErrorCode } from '../errors.ts';
 import { outputStems, scoresCsv } from '../predict-outputs.ts';
 
 interface PredictArgs {
-  weights: string;
+  weights?: string;
+  model?: string;
+  store?: string;
+  class?: string;
   input: string[];
   out: string;
   'image-size'?: number;
@@ -26,6 +31,12 @@ const MAX_IMAGE_SIZE = 4096;
 
 /** Option values that are wrong whatever the weights: checked before anything is read. */
 function checkOptions(args: PredictArgs): void {
+  if ((args.weights === undefined) === (args.model === undefined)) {
+    throw new CliError('give either --weights FILE or --model NAME[@N] (a registered model)', 'E_BAD_OPTION');
+  }
+  if (args.model === undefined && (args.store !== undefined || args.class !== undefined)) {
+    throw new CliError('--store and --class apply to --model (a registered model), not to --weights', 'E_BAD_OPTION');
+  }
   const bs = args['batch-size'];
   if (!Number.isInteger(bs) || bs < 1) throw new CliError(`--batch-size ${bs}: must be a positive integer`, 'E_BAD_OPTION');
   const size = args['image-size'];
@@ -51,6 +62,38 @@ async function expandInputs(paths: string[]): Promise<string[]> {
 async function readWeights(path: string) {
   const bytes = await readFile(path).catch(() => { throw new CliError(`weights ${path}: cannot read the file`, 'E_WEIGHTS_MISSING'); });
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** The weights to run, what to call them in messages, and the side they were trained at if known. */
+interface Weights { bytes: Uint8Array; source: string; trained?: { size: number; origin: string } }
+
+/**
+ * A registered version's weights (`--model NAME[@N]`) with its run's image size. A unified
+ * version serves every class; a per-class version holds one model per class, picked by --class.
+ */
+async function registeredWeights(ref: string, storeUrl: string, className: string | undefined): Promise<Weights> {
+  const store = await openStore(storeUrl);
+  try {
+    const version = await resolveModel(store, ref);
+    const label = `${version.name}@${version.number}`;
+    const models = Object.keys(version.weights);
+    let model: string;
+    if (version.config.training.mode === 'unified') {
+      if (className !== undefined) throw new CliError(`--class ${className}: ${label} is a unified model, which serves every class; drop --class`, 'E_BAD_OPTION');
+      model = models[0];
+    } else {
+      if (className === undefined || !models.includes(className)) {
+        const given = className === undefined ? `${label} is a per-class model` : `--class ${className}: ${label} has no model of that class`;
+        throw new CliError(`${given}; pick its class with --class (one of ${models.join(', ')})`, 'E_BAD_OPTION');
+      }
+      model = className;
+    }
+    const bytes = await readVersionWeights(store, version, model);
+    const source = model === className ? `${label} (class ${model})` : label;
+    return { bytes, source, trained: { size: version.config.dataset.imageSize, origin: `the run config of ${label}` } };
+  } finally {
+    await store.close();
+  }
 }
 
 /** The side the weights were trained at, when training recorded it (older files do not). */
@@ -108,10 +151,10 @@ function readNpyBatch(path: string): { images: Float32Array; n: number; size: nu
 interface SizeChoice { size: number; origin: string; code: CliErrorCode }
 
 /** --image-size, else the side the weights were trained at, else 256. */
-function imageSizeFor(given: number | undefined, trained: number | undefined): SizeChoice {
+function imageSizeFor(given: number | undefined, trained: { size: number; origin: string } | undefined): SizeChoice {
   const code = 'E_BAD_OPTION';
   if (given !== undefined) return { size: given, origin: `--image-size ${given}`, code };
-  if (trained !== undefined) return { size: trained, origin: `image size ${trained} (recorded in the weights)`, code };
+  if (trained !== undefined) return { size: trained.size, origin: `image size ${trained.size} (recorded in ${trained.origin})`, code };
   return { size: DEFAULT_IMAGE_SIZE, origin: `image size ${DEFAULT_IMAGE_SIZE} (the default; pass --image-size)`, code };
 }
 
@@ -129,7 +172,10 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
   command: 'predict',
   describe: 'anomaly maps and image scores for a .npy batch (N×3×H×W, normalised), image files or a folder',
   builder: (y) => y
-    .option('weights', { type: 'string', demandOption: true, describe: 'model weights (.safetensors; pmamba checkpoint or reference state dict)' })
+    .option('weights', { type: 'string', describe: 'model weights (.safetensors; pmamba checkpoint or reference state dict)' })
+    .option('model', { type: 'string', describe: 'a registered model instead of --weights: NAME (its champion) or NAME@N (pmamba models list)' })
+    .option('store', { type: 'string', describe: `with --model: the artifact store that holds it [default: ${DEFAULT_STORE_URL}]` })
+    .option('class', { type: 'string', describe: 'with --model of a per-class version: the class whose model runs' })
     .option('input', { type: 'string', array: true, demandOption: true, describe: 'batch.npy, image files, or a folder of images' })
     .option('out', { type: 'string', demandOption: true, describe: 'output folder: maps.npy, scores.json, scores.csv, heatmaps/' })
     // No yargs default: the weights' recorded training size is the default, known only once they are read.
@@ -146,33 +192,37 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
         if (!isImageName(f)) throw new CliError(`input ${f}: not an image (${IMAGE_EXTENSIONS.join(' ')}) or a single .npy`, 'E_INPUT_TYPE');
       }
     }
-    const bytes = await readWeights(args.weights);
-    const file = readSafetensors(bytes, args.weights);
-    const trained = trainedImageSize(file.metadata, args.weights);
+    const { bytes, source, trained: recorded }: Weights = args.model !== undefined
+      ? await registeredWeights(args.model, args.store ?? DEFAULT_STORE_URL, args.class)
+      : { bytes: await readWeights(args.weights!), source: args.weights! };
+    const file = readSafetensors(bytes, source);
+    const fromFile = trainedImageSize(file.metadata, source);
+    // A registered version's run config states its side; a file's metadata may.
+    const trained = recorded ?? (fromFile === undefined ? undefined : { size: fromFile, origin: 'the weights' });
     const batch = npyInput ? readNpyBatch(inputs[0]) : undefined;
     const choice: SizeChoice = batch
       ? { size: batch.size, origin: `input ${inputs[0]} (side ${batch.size})`, code: 'E_INPUT_SHAPE' }
       : imageSizeFor(args['image-size'], trained);
-    warnIfNotTrainedSize(args.weights, trained, choice.size, batch ? `the side of ${inputs[0]}` : choice.origin);
+    warnIfNotTrainedSize(source, trained?.size, choice.size, batch ? `the side of ${inputs[0]}` : choice.origin);
     const size = choice.size;
 
     // TensorFlow.js loads here, not when the CLI starts: the other verbs never need it.
     const { inferAnomalyMaps, isEncoderOnly, loadCheckpoint, useBackend } = await import('@pmamba/model');
     await useBackend(args.backend);
     if (isEncoderOnly(file.tensors)) {
-      throw new CliError(`weights ${args.weights} hold only an encoder (torchvision/timm names), not a trained model`, 'E_WEIGHTS_ENCODER_ONLY');
+      throw new CliError(`weights ${source} hold only an encoder (torchvision/timm names), not a trained model`, 'E_WEIGHTS_ENCODER_ONLY');
     }
     const threshold = args['level3-threshold'];
     const { model, configFromFile } = loadCheckpoint(bytes, {
-      source: args.weights,
+      source,
       // Runs before the model is built, so a side it cannot take fails fast.
       override: (c) => {
-        if (threshold === undefined) return fitImageSize(c, choice, args.weights);
-        if (c.pyramid.mode !== 'reference') throw new CliError(`--level3-threshold applies to the reference pyramid mode; ${args.weights} uses levels ${c.pyramid.levels.join(',')}`, 'E_BAD_OPTION');
-        return fitImageSize(parseModelConfig({ ...c, pyramid: { mode: 'reference', level3Threshold: threshold } }), choice, args.weights);
+        if (threshold === undefined) return fitImageSize(c, choice, source);
+        if (c.pyramid.mode !== 'reference') throw new CliError(`--level3-threshold applies to the reference pyramid mode; ${source} uses levels ${c.pyramid.levels.join(',')}`, 'E_BAD_OPTION');
+        return fitImageSize(parseModelConfig({ ...c, pyramid: { mode: 'reference', level3Threshold: threshold } }), choice, source);
       },
     });
-    if (!configFromFile) console.error(`pmamba: ${args.weights} has no pmamba metadata; reading it as the reference preset`);
+    if (!configFromFile) console.error(`pmamba: ${source} has no pmamba metadata; reading it as the reference preset`);
 
     const n = batch ? batch.n : inputs.length;
     let images = batch?.images;
