@@ -102,7 +102,7 @@ describe('pmamba train end to end (Redis + S3)', () => {
     assert.match(Buffer.from(await store.getBytes('runs/e2e-unified/report/report.md')).toString('utf8'), /\| carpet \|/);
     assert.ok(await store.exists('runs/e2e-unified/eval-at/0/report/report.html'));
 
-    assert.equal(outcome.manifest.models.unified.key, layout.mergedWeightsKey('e2e-unified', 1));
+    assert.equal(outcome.manifest!.models.unified.key, layout.mergedWeightsKey('e2e-unified', 1));
     assert.ok((await verifyAll(store, 'runs/e2e-unified/')) > 20);
 
     // The teacher was made first, by one teacher-pretrain job, and stored under its fingerprint;
@@ -125,7 +125,7 @@ describe('pmamba train end to end (Redis + S3)', () => {
     const variance = init.get('net_t.layer3.1.bn2.running_var')!.data as Float32Array;
     assert.ok(variance.some((v) => Math.abs(v - 1) > 0.01), 'calibrated statistics differ from the identity init');
     assert.equal((init.get('net_t.bn1.num_batches_tracked')!.data as BigInt64Array)[0], 1n, 'tiny data set: one calibration batch');
-    assert.equal(readSafetensors(await store.getBytes(outcome.manifest.models.unified.key)).metadata['pmamba.teacher_sha256'], ready.teacher.sha256, 'the weights name their teacher');
+    assert.equal(readSafetensors(await store.getBytes(outcome.manifest!.models.unified.key)).metadata['pmamba.teacher_sha256'], ready.teacher.sha256, 'the weights name their teacher');
     for (const job of ['w0', 'w1']) {
       const out = await tensors(layout.jobWeightsKey('e2e-unified', 0, job));
       for (const [name, t] of init) if (name.startsWith('net_t.')) assert.deepEqual(out.get(name)!.data, t.data, `${job} ${name}`);

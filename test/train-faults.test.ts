@@ -197,7 +197,7 @@ describe('faults', () => {
       await new Promise((r) => setTimeout(r, 5000));
       await s3.start();
       const result = await outcome;
-      assert.equal(result.manifest.rounds, 2);
+      assert.equal(result.manifest?.rounds, 2);
       // Everyone reconnected (ioredis queues commands meanwhile, so nothing needed to fail).
       assert.ok(proxy.connections > before, `${proxy.connections} connections, ${before} before the cut`);
       await verifyAll(store, 'runs/outages/');

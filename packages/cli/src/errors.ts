@@ -16,6 +16,7 @@ export type CliErrorCode =
   | 'E_REDIS_START' // the local redis-server exited before accepting connections
   | 'E_REDIS_UNREACHABLE' // Redis does not answer at the URL
   | 'E_STOPPED' // the run was interrupted; it can be resumed
+  | 'E_SWEEP_FAILED' // some of a sweep's runs failed; the others finished and are tabulated
   | WeightsErrorCode;
 
 /** Errors of a weights download (`pmamba weights fetch`, teacher weights given by URL). */

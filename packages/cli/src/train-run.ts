@@ -6,16 +6,14 @@
  */
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Coordinator, loadRun, planRun, reportMarkdown, saveReport, type RunOutcome } from '@pmamba/coordinator';
 import { CliError } from './errors.ts';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL, layout, type RunConfig, type RunRecord } from '@pmamba/protocol';
 import { openStore, parseStoreUrl, type ArtifactStore } from '@pmamba/store';
-import { startLocalWorkers, type LocalWorkers } from './local-workers.ts';
 import { teacherWeightsFile } from './teacher-file.ts';
 import { RunProgress } from './progress.ts';
-import { resolveRedis, type RedisService } from './redis.ts';
+import { startServices, type Services } from './services.ts';
 
 export interface TrainRunOptions {
   /** A validated config (new run), or undefined with `resume`. */
@@ -59,7 +57,7 @@ function printTables(outcome: RunOutcome, record: RunRecord): void {
 }
 
 /** The report folder, created now so that a path under a file fails before the run, not after it. */
-async function usableFolder(path: string): Promise<string> {
+export async function usableFolder(path: string): Promise<string> {
   const dir = resolve(path);
   try {
     await mkdir(dir, { recursive: true });
@@ -73,8 +71,7 @@ async function usableFolder(path: string): Promise<string> {
 export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
   const progress = new RunProgress();
   let store: ArtifactStore | undefined;
-  let redis: RedisService | undefined;
-  let workers: LocalWorkers | undefined;
+  let services: Services | undefined;
   let coordinator: Coordinator | undefined;
   let interrupted = false;
   // How to continue, once the run is known: printed however the command ends after a signal.
@@ -95,6 +92,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
     // Everything that can fail without Redis or workers fails first: the report folder, the
     // store, the plan (config against dataset and model, every image decoded).
     const reportDir = options.reportDir ? await usableFolder(options.reportDir) : undefined;
+    if (config?.sweep) progress.log('pmamba: note: this config has a sweep block; `pmamba train` runs its base config, `pmamba sweep -c FILE` runs the variants');
     const storeUrl = absoluteStoreUrl(options.storeUrl ?? config?.store.url ?? DEFAULT_STORE_URL);
     store = await openStore(storeUrl);
     let record = options.resume ? await loadRun(store, options.resume) : undefined;
@@ -115,25 +113,19 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
       });
     }
 
-    redis = await resolveRedis([options.redisUrl, process.env.REDIS_URL, config?.redis.url], { allowPrivate: true });
-    if (redis.private) progress.log(`pmamba: started a private redis-server at ${redis.shownUrl} (stopped when this command ends)`);
     const prefix = options.prefix ?? record.config.redis.prefix ?? DEFAULT_REDIS_PREFIX;
-    const count = options.localWorkers ?? (redis.private ? Math.min(record.config.training.workers, availableParallelism()) : 0);
-    if (count > 0) {
-      workers = startLocalWorkers({
-        count,
-        redisUrl: redis.url,
-        prefix,
-        storeUrl,
-        backend: options.backend,
-        args: options.workerArgs,
-        log: (line) => progress.log(line),
-      });
-      progress.log(`pmamba: started ${count} local worker process(es)`);
-    }
-    const where = `--store ${storeUrl}${redis.private ? '' : ` --redis ${redis.shownUrl} --prefix ${prefix}`}`;
-    resumeHint = `run ${record.runId} stopped; continue it with \`pmamba train --resume ${record.runId} ${where}\``;
-    coordinator = new Coordinator({ connection: redis.connection, prefix, store, onEvent: (e) => progress.handle(e) });
+    services = await startServices({
+      redisUrls: [options.redisUrl, process.env.REDIS_URL, config?.redis.url],
+      prefix,
+      storeUrl,
+      localWorkers: options.localWorkers,
+      defaultWorkers: record.config.training.workers,
+      backend: options.backend,
+      workerArgs: options.workerArgs,
+      log: (line) => progress.log(line),
+    });
+    resumeHint = `run ${record.runId} stopped; continue it with \`pmamba train --resume ${record.runId} ${services.where}\``;
+    coordinator = new Coordinator({ connection: services.redis.connection, prefix, store, onEvent: (e) => progress.handle(e) });
     if (isNew) {
       await coordinator.createRun(record);
       progress.log(`pmamba: run ${record.runId} planned: ${record.plan.shards.length} shard(s); record at ${storeUrl} ${layout.runRecordKey(record.runId)}`);
@@ -164,8 +156,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await coordinator?.close();
-    await workers?.stop();
-    await redis?.stop();
+    await services?.stop();
     await store?.close();
   }
 }

@@ -80,16 +80,34 @@ export interface CoordinatorOptions extends QueueTarget {
   noWorkerHintS?: number;
 }
 
-/** What a finished run produced. */
+/** Where one model's training stands: `round` rounds done, ending in these weights (null before round 0). */
+interface ModelState {
+  round: number;
+  weights: ArtifactRef | null;
+  trainer: ArtifactRef | undefined;
+}
+
+export interface RunOptions {
+  /**
+   * Called after each evaluation between round 0 and the last (`evaluation.everyRounds`), as
+   * soon as its round is trained; resolve false to stop the run there.
+   */
+  onEvaluated?: (atRound: number, result: ReportResult) => Promise<boolean>;
+}
+
+/** What a finished (or stopped) run produced. */
 export interface RunOutcome {
   runId: string;
-  /** Final weights per model. */
+  /** Final weights per model (a stopped run: those of the round it stopped at). */
   models: Record<string, ArtifactRef>;
   /** Which teacher the models were trained with (describeTeacher). */
   teacher: string;
   /** The benchmark table of every evaluated round (0 = untrained), in round order. */
   evaluations: { atRound: number; result: ReportResult }[];
-  manifest: RunManifest;
+  /** The run manifest; absent when `onEvaluated` stopped the run. */
+  manifest?: RunManifest;
+  /** The evaluated round after which `onEvaluated` stopped the run. */
+  stoppedAt?: number;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -162,14 +180,34 @@ export class Coordinator {
     return loadRun(this.store, runId);
   }
 
-  /** Trains the rounds not yet complete, evaluates, reports and writes the run manifest. */
-  async run(record: RunRecord, resumed = false): Promise<RunOutcome> {
+  /**
+   * Trains the rounds not yet complete, evaluates, reports and writes the run manifest. With
+   * `onEvaluated`, each evaluation between round 0 and the last runs as soon as its round is
+   * trained, and the hook decides whether training goes on (a sweep's early stopping): a run it
+   * stops returns `stoppedAt` and the evaluations so far, and gets no run manifest.
+   */
+  async run(record: RunRecord, resumed = false, options: RunOptions = {}): Promise<RunOutcome> {
     const jobsPerRound = record.plan.models.reduce((n, _, m) => n + shardJobs(record, m).length, 0);
     this.emit({ type: 'run-started', record, resumed, jobsPerRound });
     const run = await this.runRecordRef(record);
     const teacher = await this.ensureTeacher(record, run);
-    const finals = await Promise.all(record.plan.models.map((_, k) => this.trainModel(record, run, k, teacher)));
-    const models = Object.fromEntries(record.plan.models.map((m, k) => [m, finals[k]]));
+    const rounds = record.plan.rounds;
+    // Without a hook one segment: every model trains all its rounds without waiting for the others.
+    const stops = options.onEvaluated ? evaluationRounds(record).filter((r) => r > 0 && r < rounds) : [];
+    let states: ModelState[] = record.plan.models.map(() => ({ round: 0, weights: null, trainer: undefined }));
+    const early: { atRound: number; result: ReportResult }[] = [];
+    for (const until of [...stops, rounds]) {
+      states = await Promise.all(states.map((state, k) => this.trainModel(record, run, k, teacher, state, until)));
+      if (until === rounds) break;
+      const weights = Object.fromEntries(record.plan.models.map((m, k) => [m, states[k].weights!]));
+      const result = await this.evaluate(record, run, until, (m) => weights[m], teacher);
+      early.push({ atRound: until, result });
+      if (!(await options.onEvaluated!(until, result))) {
+        const described = describeTeacher(record.spec.teacher, record.spec.model.encoder, teacher);
+        return { runId: record.runId, models: weights, teacher: described, evaluations: early, stoppedAt: until };
+      }
+    }
+    const models = Object.fromEntries(record.plan.models.map((m, k) => [m, states[k].weights!]));
     const init = await this.initialWeights(record);
 
     const weightsAfter = async (r: number): Promise<Record<string, ArtifactRef>> => {
@@ -184,12 +222,15 @@ export class Coordinator {
       );
       return Object.fromEntries(entries);
     };
-    const evaluations = await Promise.all(
-      evaluationRounds(record).map(async (atRound) => {
-        const weights = await weightsAfter(atRound);
-        return { atRound, result: await this.evaluate(record, run, atRound, (m) => weights[m], teacher) };
-      }),
+    const rest = await Promise.all(
+      evaluationRounds(record)
+        .filter((r) => !early.some((e) => e.atRound === r))
+        .map(async (atRound) => {
+          const weights = await weightsAfter(atRound);
+          return { atRound, result: await this.evaluate(record, run, atRound, (m) => weights[m], teacher) };
+        }),
     );
+    const evaluations = [...early, ...rest].sort((a, b) => a.atRound - b.atRound);
     const manifest = await this.writeRunManifest(record, models, evaluations.at(-1)!.result);
     const described = describeTeacher(record.spec.teacher, record.spec.model.encoder, teacher);
     return { runId: record.runId, models, teacher: described, evaluations, manifest };
@@ -273,12 +314,12 @@ export class Coordinator {
     }
   }
 
-  private async trainModel(record: RunRecord, run: ArtifactRef, modelIndex: number, teacher: ArtifactRef | undefined): Promise<ArtifactRef> {
+  /** Trains one model from `from` (rounds before it are done) up to round `until` (exclusive). */
+  private async trainModel(record: RunRecord, run: ArtifactRef, modelIndex: number, teacher: ArtifactRef | undefined, from: ModelState, until: number): Promise<ModelState> {
     const model = record.plan.models[modelIndex];
     const rounds = record.plan.rounds;
-    let weights: ArtifactRef | null = null;
-    let trainer: ArtifactRef | undefined;
-    for (let round = 0; round < rounds; round++) {
+    let { weights, trainer } = from;
+    for (let round = from.round; round < until; round++) {
       const done = await readCompleteRound(this.store, layout.roundManifestKey(record.runId, round, model));
       if (done) {
         weights = done.weights;
@@ -298,7 +339,7 @@ export class Coordinator {
       trainer = result.trainer;
       this.emit({ type: 'round-finished', model, round, rounds, loss: result.loss, samples: result.samples, fromStore: false });
     }
-    return weights!;
+    return { round: until, weights, trainer };
   }
 
   private async evaluate(record: RunRecord, run: ArtifactRef, atRound: number, weights: (model: string) => ArtifactRef, teacher: ArtifactRef | undefined): Promise<ReportResult> {

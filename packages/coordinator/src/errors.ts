@@ -10,7 +10,9 @@ export type CoordinatorErrorCode =
   | 'E_RUN_NOT_FOUND' // --resume names a run the store does not hold
   | 'E_JOB_FAILED' // a job failed for good (its attempts are spent, or its error is permanent)
   | 'E_WEIGHTS_INCOMPATIBLE' // checkpoints cannot be averaged (none given, bad sample counts, other tensors)
-  | 'E_STOPPED'; // the coordinator was closed while the run was in progress
+  | 'E_STOPPED' // the coordinator was closed while the run was in progress
+  | 'E_SWEEP' // a sweep cannot be planned or resumed (no sweep block, a name clash, a changed config)
+  | 'E_SWEEP_NOT_FOUND'; // --resume names a sweep the store does not hold
 
 export class CoordinatorError extends Error {
   readonly code: CoordinatorErrorCode;

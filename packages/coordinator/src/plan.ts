@@ -18,6 +18,7 @@ import {
   synthesize,
   type DataWarning,
   type DatasetIndex,
+  type EvaluationData,
 } from '@pmamba/data';
 import { presetConfig, type ModelConfig, type ModelConfigInput } from '@pmamba/model/spec';
 import { layout, modelSection, parseRunRecord, runIdStamp, trainSpecOf, type RunConfig, type RunRecord, type Shard } from '@pmamba/protocol';
@@ -40,6 +41,19 @@ export interface PlanOptions {
   store?: ArtifactStore;
   /** A local copy of `model.teacher.weights` when the config names a URL. */
   teacherWeightsFile?: string;
+  /**
+   * Datasets already read, checked and fingerprinted by this process (a sweep plans many runs on
+   * the same images): keyed by root, format, classes and bad-image policy.
+   */
+  datasets?: Map<string, Promise<CheckedDataset>>;
+}
+
+/** A dataset read, every image decoded once, and its evaluation data fingerprinted. */
+export interface CheckedDataset {
+  index: DatasetIndex;
+  /** Bad files left out under policy `skip`. */
+  exclude: Set<string>;
+  evaluationData: EvaluationData;
 }
 
 /** The model config a run's `model` section describes (preset + overrides); parsing the run config checked it fits the image size. */
@@ -124,17 +138,8 @@ function defaultRunId(now: Date): string {
   return `run-${runIdStamp(now)}`;
 }
 
-/**
- * Validates a config against the model and its dataset and plans the run. The record's config
- * has the dataset root made absolute (workers may run elsewhere in the tree) and no Redis URL
- * (it may hold a password, and workers bring their own).
- */
-export async function planRun(config: RunConfig, options: PlanOptions = {}): Promise<RunRecord> {
-  const now = options.now?.() ?? new Date();
-  const modelConfig = runModelConfig(config);
-  const root = resolve(options.cwd ?? process.cwd(), config.dataset.root);
-  if (config.dataset.synthetic) await ensureSynthetic(root, config.dataset.synthetic, options);
-
+/** Reads the dataset at `root`, decodes every image and mask, and fingerprints its test set. */
+async function checkDataset(root: string, config: RunConfig, options: PlanOptions): Promise<CheckedDataset> {
   let index: DatasetIndex;
   try {
     index = await openDataset(root, {
@@ -148,6 +153,29 @@ export async function planRun(config: RunConfig, options: PlanOptions = {}): Pro
   }
   if (index.classes.length === 0) throw new CoordinatorError('E_DATASET', `dataset.root ${root} holds no classes`);
   const exclude = await checkImages(index, config, options);
+  return { index, exclude, evaluationData: await evaluationDataOf(index, exclude) };
+}
+
+/**
+ * Validates a config against the model and its dataset and plans the run. The record's config
+ * has the dataset root made absolute (workers may run elsewhere in the tree) and no Redis URL
+ * (it may hold a password, and workers bring their own).
+ */
+export async function planRun(config: RunConfig, options: PlanOptions = {}): Promise<RunRecord> {
+  const now = options.now?.() ?? new Date();
+  const modelConfig = runModelConfig(config);
+  const root = resolve(options.cwd ?? process.cwd(), config.dataset.root);
+  if (config.dataset.synthetic) await ensureSynthetic(root, config.dataset.synthetic, options);
+
+  const cacheKey = JSON.stringify([root, config.dataset.format, config.dataset.classes, config.dataset.badImagePolicy]);
+  let checked = options.datasets?.get(cacheKey);
+  if (!checked) {
+    checked = checkDataset(root, config, options);
+    options.datasets?.set(cacheKey, checked);
+    // A failure is not cached: the next run reads the folder again (it may have been fixed).
+    checked.catch(() => options.datasets?.delete(cacheKey));
+  }
+  const { index, exclude, evaluationData } = await checked;
   const shards = planClassShards(index, config, exclude);
   const classes = index.classes.map((c) => c.name);
   const perClass = config.training.mode === 'per-class';
@@ -163,7 +191,7 @@ export async function planRun(config: RunConfig, options: PlanOptions = {}): Pro
       models: perClass ? classes : [layout.UNIFIED_MODEL],
       shards,
       rounds: config.training.rounds,
-      evaluationData: await evaluationDataOf(index, exclude),
+      evaluationData,
     },
   };
   const teacher = await planTeacher(config, modelConfig, index, draft, {

@@ -50,6 +50,24 @@ describe('planRun', () => {
     });
   });
 
+  it('records the evaluation data by content, and reads a dataset once for every run planned with the same cache', async () => {
+    const root = join(dir, 'fingerprint');
+    await synthesize({ out: root, classes: ['carpet', 'disc'], size: 32, train: 2, test: 4, seed: 1 });
+    const c = parseRunConfig({ dataset: { root, imageSize: 32 }, model: { preset: 'small', pyramid: { mode: 'levels', levels: [1, 2, 2, 2] } }, training: { rounds: 1, localSteps: 1 } });
+    const datasets = new Map();
+    const first = await planRun(c, { runId: 'fp1', datasets });
+    assert.match(first.plan.evaluationData.fingerprint, /^[0-9a-f]{64}$/);
+    assert.equal(first.plan.evaluationData.images, 8);
+    const test = join(root, 'carpet', 'test', 'good');
+    const image = join(test, (await readdir(test))[0]);
+    await writePng(image, { width: 32, height: 32, channels: 3, data: new Uint8Array(32 * 32 * 3).fill(9) });
+    const cached = await planRun(c, { runId: 'fp2', datasets });
+    assert.deepEqual(cached.plan.evaluationData, first.plan.evaluationData, 'planned from the cached read');
+    const fresh = await planRun(c, { runId: 'fp3' });
+    assert.notEqual(fresh.plan.evaluationData.fingerprint, first.plan.evaluationData.fingerprint, 'a changed test image changes the fingerprint');
+    assert.equal(fresh.plan.evaluationData.images, 8);
+  });
+
   it('generates the synthetic set, splits each class over the jobs and makes the dataset root absolute', async () => {
     const record = await planRun(config('fail'), { runId: 'p1', now: () => new Date('2025-02-03T04:05:06Z') });
     assert.equal(record.runId, 'p1');

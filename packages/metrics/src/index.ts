@@ -22,3 +22,6 @@ export { tableToMarkdown } from './table-markdown.ts';
 export { tableToCsv, csvField } from './table-csv.ts';
 export { reportHtml } from './report-html.ts';
 export type { ClassReport } from './report-html.ts';
+export { buildAblationTable, ablationMarkdown, ablationCsv } from './ablation-table.ts';
+export type { AblationTable, AblationVariantInput } from './ablation-table.ts';
+export { ablationHtml } from './ablation-html.ts';

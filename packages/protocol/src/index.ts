@@ -17,7 +17,7 @@ export { QUEUE_NAMES } from './queues.ts';
 export type { QueueName } from './queues.ts';
 export { teacherSource, modelSection, REPORT_FORMATS, DEFAULT_STORE_URL, DEFAULT_REDIS_PREFIX } from './run-config.ts';
 export type { RunConfig, RunConfigInput, ReportFormat } from './run-config.ts';
-export { loadRunConfig, parseRunConfig } from './load-config.ts';
+export { loadRunConfig, parseRunConfig, parseConfigYaml, readConfigFile } from './load-config.ts';
 export type { Shard } from './shard.ts';
 export { trainSpecOf } from './train-spec.ts';
 export type { TrainSpec, TeacherRef } from './train-spec.ts';
@@ -36,5 +36,9 @@ export {
 export type { RunRecord, RoundManifest, RunManifest, EvaluationRecord, CheckpointState, TeacherCheckpointState } from './manifests.ts';
 export { CHAMPION_ACTIONS, parseModelVersion, parseModelChampion, parseReportTable } from './registry.ts';
 export type { ModelVersion, ModelChampion, ChampionChange, ChampionAction, GateDecision } from './registry.ts';
+export { parseSweepManifest, SWEEP_RUN_STATUSES } from './sweep-manifest.ts';
+export type { SweepManifest, SweepRun, SweepRunStatus } from './sweep-manifest.ts';
+export { expandSweep } from './sweep.ts';
+export type { SweepVariant } from './sweep.ts';
 export { redisConnectionFromUrl } from './connection.ts';
 export type { RedisConnectionOptions } from './connection.ts';

@@ -175,7 +175,8 @@ export type EvaluationRecord = z.output<typeof EvaluationRecordSchema>;
 export type CheckpointState = z.output<typeof CheckpointStateSchema>;
 export type TeacherCheckpointState = z.output<typeof TeacherCheckpointStateSchema>;
 
-function parser<S extends z.ZodType>(schema: S, what: string) {
+/** A validator for `schema` usable as ArtifactStore.getJson's `parse` argument; errors are E_MANIFEST_INVALID naming `what` and the key. */
+export function manifestParser<S extends z.ZodType>(schema: S, what: string) {
   return (value: unknown, key?: string): z.output<S> =>
     parseWith(schema, value, (issues) => {
       const lines = formatIssues(issues)
@@ -187,9 +188,9 @@ function parser<S extends z.ZodType>(schema: S, what: string) {
 }
 
 /** Validators usable as ArtifactStore.getJson's `parse` argument; `key` names the object in errors. */
-export const parseRunRecord = parser(RunRecordSchema, 'run record');
-export const parseRoundManifest = parser(RoundManifestSchema, 'round manifest');
-export const parseRunManifest = parser(RunManifestSchema, 'run manifest');
-export const parseEvaluationRecord = parser(EvaluationRecordSchema, 'evaluation record');
-export const parseCheckpointState = parser(CheckpointStateSchema, 'checkpoint state');
-export const parseTeacherCheckpointState = parser(TeacherCheckpointStateSchema, 'teacher checkpoint state');
+export const parseRunRecord = manifestParser(RunRecordSchema, 'run record');
+export const parseRoundManifest = manifestParser(RoundManifestSchema, 'round manifest');
+export const parseRunManifest = manifestParser(RunManifestSchema, 'run manifest');
+export const parseEvaluationRecord = manifestParser(EvaluationRecordSchema, 'evaluation record');
+export const parseCheckpointState = manifestParser(CheckpointStateSchema, 'checkpoint state');
+export const parseTeacherCheckpointState = manifestParser(TeacherCheckpointStateSchema, 'teacher checkpoint state');

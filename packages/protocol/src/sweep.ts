@@ -6,6 +6,7 @@
 import { ConfigError, type FieldIssue } from './errors.ts';
 import { fieldIssues, formatIssues, showValue } from './issues.ts';
 import { RunConfigSchema, type RunConfig } from './run-config.ts';
+import type { SweepRange } from './sweep-schema.ts';
 import { issueMessage } from './issues.ts';
 
 export interface SweepVariant {
@@ -52,6 +53,32 @@ function setPath(target: Record<string, unknown>, path: string, value: unknown):
   return undefined;
 }
 
+/** mulberry32: a small seeded generator, so a random search draws the same variants every time. */
+function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function draw(spec: unknown[] | SweepRange, random: () => number): unknown {
+  if (Array.isArray(spec)) return spec[Math.floor(random() * spec.length)];
+  const u = random();
+  const v = spec.log ? Math.exp(Math.log(spec.min) + u * (Math.log(spec.max) - Math.log(spec.min))) : spec.min + u * (spec.max - spec.min);
+  // Six significant digits: readable labels, and the same value after a JSON round trip.
+  return spec.int ? Math.round(v) : Number(v.toPrecision(6));
+}
+
+/** `samples` points drawn from `space` (paths in file order), the same for the same seed. */
+function randomPoints(space: Record<string, unknown[] | SweepRange>, samples: number, seed: number): Record<string, unknown>[] {
+  const random = seededRandom(seed);
+  return Array.from({ length: samples }, () => Object.fromEntries(Object.entries(space).map(([path, spec]) => [path, draw(spec, random)])));
+}
+
 /** All grid points, in file order: the last path varies fastest. */
 function gridPoints(grid: Record<string, unknown[]>): Record<string, unknown>[] {
   let points: Record<string, unknown>[] = [{}];
@@ -72,7 +99,9 @@ export function expandSweep(raw: unknown, source: Source | string = 'run config'
   const sweep = base.data.sweep;
   if (!sweep) return [{ index: 0, runId: base.data.run.id, overrides: {}, label: '', config: base.data }];
 
-  return gridPoints(sweep.grid).map((overrides, index) => {
+  const where = sweep.grid ? 'grid' : 'space';
+  const points = sweep.grid ? gridPoints(sweep.grid) : randomPoints(sweep.space!, sweep.samples!, sweep.seed);
+  return points.map((overrides, index) => {
     const label = Object.entries(overrides)
       .map(([path, value]) => `${path}=${JSON.stringify(value)}`)
       .join(', ');
@@ -80,7 +109,7 @@ export function expandSweep(raw: unknown, source: Source | string = 'run config'
     delete variant.sweep;
     for (const [path, value] of Object.entries(overrides)) {
       const problem = setPath(variant, path, value);
-      if (problem) throw sweepError(src, `sweep variant ${index} (${label}) cannot be built`, [{ path: `sweep.grid.${path}`, message: problem }]);
+      if (problem) throw sweepError(src, `sweep variant ${index} (${label}) cannot be built`, [{ path: `sweep.${where}.${path}`, message: problem }]);
     }
     const run = isPlainObject(variant.run) ? { ...variant.run } : {};
     const runId = base.data.run.id === undefined ? undefined : `${base.data.run.id}-${index}`;
@@ -93,7 +122,7 @@ export function expandSweep(raw: unknown, source: Source | string = 'run config'
       const issues = fieldIssues(parsed.error, variant, RunConfigSchema).map((issue) => {
         const culprit = Object.keys(overrides).find((p) => issue.path === p || issue.path.startsWith(`${p}.`));
         return culprit
-          ? { path: issue.path, message: issue.message, line: src.lineOf(`sweep.grid.${culprit}`) }
+          ? { path: issue.path, message: issue.message, line: src.lineOf(`sweep.${where}.${culprit}`) }
           : issue;
       });
       throw sweepError(src, `sweep variant ${index} (${label}) is not a valid run config`, issues);
