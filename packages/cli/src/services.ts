@@ -18,6 +18,8 @@ export interface ServiceOptions {
   defaultWorkers: number;
   backend: string;
   workerArgs?: string[];
+  /** Start a private redis-server when no URL is given. Default: true. */
+  allowPrivate?: boolean;
   log: (line: string) => void;
 }
 
@@ -30,7 +32,7 @@ export interface Services {
 }
 
 export async function startServices(o: ServiceOptions): Promise<Services> {
-  const redis = await resolveRedis(o.redisUrls, { allowPrivate: true });
+  const redis = await resolveRedis(o.redisUrls, { allowPrivate: o.allowPrivate ?? true });
   if (redis.private) o.log(`pmamba: started a private redis-server at ${redis.shownUrl} (stopped when this command ends)`);
   const count = o.localWorkers ?? (redis.private ? Math.min(o.defaultWorkers, availableParallelism()) : 0);
   let workers: LocalWorkers | undefined;

@@ -31,3 +31,19 @@ export class AverageWeightsError extends CoordinatorError {
     this.name = 'AverageWeightsError';
   }
 }
+
+export type ScheduleErrorCode =
+  | 'E_SCHEDULE_NOT_FOUND' // the store holds no schedule of that name
+  | 'E_SCHEDULE_EXISTS' // `schedule add` of a name the store already holds
+  | 'E_SCHEDULE_TIMING'; // a cron pattern, time zone or interval BullMQ cannot use
+
+/** Errors of schedules (add, pause, resume, remove, the scheduler): the message names the schedule and what to do. */
+export class ScheduleError extends Error {
+  readonly code: ScheduleErrorCode;
+
+  constructor(code: ScheduleErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ScheduleError';
+    this.code = code;
+  }
+}

@@ -16,7 +16,7 @@
  * const { report } = await runSweep(sweep, { store, coordinator: (onEvent) => new Coordinator({ connection, prefix, store, onEvent }) });
  * ```
  */
-export { CoordinatorError } from './errors.ts';
+export { CoordinatorError, ScheduleError } from './errors.ts';
 export { planRun } from './plan.ts';
 export { Coordinator, loadRun } from './coordinator.ts';
 export type { CoordinatorEvent, RunOptions, RunOutcome } from './coordinator.ts';
@@ -25,3 +25,8 @@ export { planSweep } from './sweep-plan.ts';
 export type { SweepSource, SweepPlanOptions } from './sweep-plan.ts';
 export { runSweep, createSweep, loadSweepManifest } from './sweep.ts';
 export type { SweepEvent, SweepOptions, SweepOutcome } from './sweep.ts';
+export { Scheduler } from './schedule-runner.ts';
+export type { SchedulerEvent } from './schedule-runner.ts';
+export { addSchedule, setSchedulePaused, removeSchedule, describeSchedules } from './schedule-admin.ts';
+export type { ScheduleSummary } from './schedule-admin.ts';
+export { listFirings } from './schedule-store.ts';

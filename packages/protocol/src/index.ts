@@ -13,7 +13,7 @@ export { ProtocolError, PayloadError } from './errors.ts';
 export { ID_PATTERN, MAX_SEGMENT_BYTES, SHA256_PATTERN, runIdStamp } from './primitives.ts';
 export type { ArtifactRef } from './primitives.ts';
 export * as layout from './layout.ts';
-export { QUEUE_NAMES } from './queues.ts';
+export { QUEUE_NAMES, SCHEDULE_QUEUE } from './queues.ts';
 export type { QueueName } from './queues.ts';
 export { teacherSource, modelSection, REPORT_FORMATS, DEFAULT_STORE_URL, DEFAULT_REDIS_PREFIX } from './run-config.ts';
 export type { RunConfig, RunConfigInput, ReportFormat } from './run-config.ts';
@@ -34,11 +34,16 @@ export {
   parseCheckpointState,
 } from './manifests.ts';
 export type { RunRecord, RoundManifest, RunManifest, EvaluationRecord, CheckpointState, TeacherCheckpointState } from './manifests.ts';
-export { CHAMPION_ACTIONS, parseModelVersion, parseModelChampion, parseReportTable } from './registry.ts';
-export type { ModelVersion, ModelChampion, ChampionChange, ChampionAction, GateDecision } from './registry.ts';
+export { parseModelVersion, parseModelChampion, parseReportTable } from './registry.ts';
+export type { ModelVersion, ModelChampion, ChampionChange, GateDecision } from './registry.ts';
 export { parseSweepManifest, SWEEP_RUN_STATUSES } from './sweep-manifest.ts';
 export type { SweepManifest, SweepRun, SweepRunStatus } from './sweep-manifest.ts';
 export { expandSweep } from './sweep.ts';
 export type { SweepVariant } from './sweep.ts';
 export { redisConnectionFromUrl } from './connection.ts';
 export type { RedisConnectionOptions } from './connection.ts';
+export {
+  SCHEDULE_OVERLAPS, FINAL_FIRING_STATUSES, parseSchedule, parseScheduleFiring, parseFiringPayload, scheduleRunId,
+  parseEvery, formatEvery, describeTiming,
+} from './schedule.ts';
+export type { Schedule, ScheduleFiring, ScheduleTiming, ScheduleOverlap, FiringOutcome, FiringPayload } from './schedule.ts';

@@ -19,3 +19,10 @@ export const QUEUE_NAMES = {
 
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
 export const QueueNameSchema = z.enum(Object.values(QUEUE_NAMES) as [QueueName, ...QueueName[]]);
+
+/**
+ * The queue of schedule firings: BullMQ's job schedulers add one job per firing, and only
+ * `pmamba scheduler` takes them. Kept out of QUEUE_NAMES, which lists the queues of a run's
+ * jobs (the coordinator opens, and workers serve, every one of those).
+ */
+export const SCHEDULE_QUEUE = 'schedule';

@@ -4,10 +4,12 @@ import { demoCommand } from './demo.ts';
 import { metricsCommand } from './metrics.ts';
 import { modelsCommand } from './models.ts';
 import { predictCommand } from './predict.ts';
+import { scheduleCommand } from './schedule.ts';
+import { schedulerCommand } from './scheduler.ts';
 import { sweepCommand } from './sweep.ts';
 import { trainCommand } from './train.ts';
 import { weightsCommand } from './weights.ts';
 import { workerCommand } from './worker.ts';
 
 // Each command types its own arguments; yargs only needs the common shape here.
-export const commands = [trainCommand, sweepCommand, workerCommand, demoCommand, predictCommand, datasetCommand, metricsCommand, weightsCommand, modelsCommand] as unknown as CommandModule[];
+export const commands = [trainCommand, sweepCommand, workerCommand, demoCommand, predictCommand, datasetCommand, metricsCommand, weightsCommand, modelsCommand, scheduleCommand, schedulerCommand] as unknown as CommandModule[];

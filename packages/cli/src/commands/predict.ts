@@ -90,6 +90,7 @@ async function registeredWeights(ref: string, storeUrl: string, className: strin
     }
     const bytes = await readVersionWeights(store, version, model);
     const source = model === className ? `${label} (class ${model})` : label;
+    console.error(`pmamba: running ${source}${ref.includes('@') ? '' : ', the champion,'} from ${storeUrl}`);
     return { bytes, source, trained: { size: version.config.dataset.imageSize, origin: `the run config of ${label}` } };
   } finally {
     await store.close();
