@@ -10,6 +10,7 @@ import { Coordinator, createSweep, loadSweepManifest, planSweep, runSweep, type 
 import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL, layout, parseRunConfig, type SweepManifest } from '@pmamba/protocol';
 import { openStore, type ArtifactStore } from '@pmamba/store';
 import { CliError } from './errors.ts';
+import { handleInterrupts } from './interrupts.ts';
 import { startServices, type Services } from './services.ts';
 import { teacherWeightsFile } from './teacher-file.ts';
 import { absoluteStoreUrl, usableFolder } from './train-run.ts';
@@ -69,19 +70,7 @@ export async function sweepRun(options: SweepRunOptions): Promise<SweepOutcome> 
   let store: ArtifactStore | undefined;
   let services: Services | undefined;
   const coordinators = new Set<Coordinator>();
-  let interrupted = false;
-  let resumeHint: string | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) {
-      if (resumeHint) process.stderr.write(`\npmamba: ${resumeHint}\n`);
-      process.exit(130);
-    }
-    interrupted = true;
-    log(`pmamba: ${signal}: stopping the sweep (workers hand their jobs back); again to quit at once`);
-    for (const c of coordinators) void c.close();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupts = handleInterrupts('the sweep', () => coordinators.forEach((c) => void c.close()), log);
   try {
     const reportDir = options.reportDir ? await usableFolder(options.reportDir) : undefined;
     const base = options.source ? parseRunConfig(options.source.value, options.source.name) : undefined;
@@ -105,7 +94,7 @@ export async function sweepRun(options: SweepRunOptions): Promise<SweepOutcome> 
       workerArgs: options.workerArgs,
       log,
     });
-    resumeHint = `sweep ${manifest.name} stopped; continue it with \`pmamba sweep --resume ${manifest.name} ${services.where}\``;
+    interrupts.hint = `sweep ${manifest.name} stopped; continue it with \`pmamba sweep --resume ${manifest.name} ${services.where}\``;
     const connection = services.redis.connection;
     const st = store;
     let outcome: SweepOutcome;
@@ -117,7 +106,7 @@ export async function sweepRun(options: SweepRunOptions): Promise<SweepOutcome> 
           coordinator: (onEvent) => {
             const c = new Coordinator({ connection, prefix, store: st, onEvent });
             coordinators.add(c);
-            if (interrupted) void c.close();
+            if (interrupts.interrupted) void c.close();
             return c;
           },
           plan: { onWarning: (w) => log(`pmamba: warning [${w.code}] ${w.message}`) },
@@ -127,7 +116,7 @@ export async function sweepRun(options: SweepRunOptions): Promise<SweepOutcome> 
         options.resume !== undefined,
       );
     } catch (err) {
-      if (interrupted) throw new CliError(resumeHint, 'E_STOPPED', { cause: err });
+      if (interrupts.interrupted) throw new CliError(interrupts.hint!, 'E_STOPPED', { cause: err });
       throw err;
     }
     const { report } = outcome;
@@ -145,8 +134,7 @@ export async function sweepRun(options: SweepRunOptions): Promise<SweepOutcome> 
     }
     return outcome;
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.dispose();
     await Promise.allSettled([...coordinators].map((c) => c.close()));
     await services?.stop();
     await store?.close();

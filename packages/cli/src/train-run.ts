@@ -13,6 +13,7 @@ import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL, layout, type RunConfig, type R
 import { openStore, parseStoreUrl, type ArtifactStore } from '@pmamba/store';
 import { teacherWeightsFile } from './teacher-file.ts';
 import { RunProgress } from './progress.ts';
+import { handleInterrupts } from './interrupts.ts';
 import { startServices, type Services } from './services.ts';
 
 export interface TrainRunOptions {
@@ -73,20 +74,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
   let store: ArtifactStore | undefined;
   let services: Services | undefined;
   let coordinator: Coordinator | undefined;
-  let interrupted = false;
-  // How to continue, once the run is known: printed however the command ends after a signal.
-  let resumeHint: string | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) {
-      if (resumeHint) process.stderr.write(`\npmamba: ${resumeHint}\n`);
-      process.exit(130);
-    }
-    interrupted = true;
-    progress.log(`pmamba: ${signal}: stopping (workers hand their jobs back); again to quit at once`);
-    void coordinator?.close();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const interrupts = handleInterrupts('the run', () => void coordinator?.close(), (line) => progress.log(line));
   try {
     const config = options.config;
     // Everything that can fail without Redis or workers fails first: the report folder, the
@@ -124,7 +112,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
       workerArgs: options.workerArgs,
       log: (line) => progress.log(line),
     });
-    resumeHint = `run ${record.runId} stopped; continue it with \`pmamba train --resume ${record.runId} ${services.where}\``;
+    interrupts.hint = `run ${record.runId} stopped; continue it with \`pmamba train --resume ${record.runId} ${services.where}\``;
     coordinator = new Coordinator({ connection: services.redis.connection, prefix, store, onEvent: (e) => progress.handle(e) });
     if (isNew) {
       await coordinator.createRun(record);
@@ -135,7 +123,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
       outcome = await coordinator.run(record, options.resume !== undefined);
     } catch (err) {
       // Interrupted, the run ends with whatever error the stop caused: the hint is what matters.
-      if (interrupted) throw new CliError(resumeHint, 'E_STOPPED', { cause: err });
+      if (interrupts.interrupted) throw new CliError(interrupts.hint!, 'E_STOPPED', { cause: err });
       throw err;
     }
     progress.stop();
@@ -153,8 +141,7 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
     return outcome;
   } finally {
     progress.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    interrupts.dispose();
     await coordinator?.close();
     await services?.stop();
     await store?.close();

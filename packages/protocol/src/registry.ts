@@ -4,8 +4,7 @@
  * champion alias with every promotion and rollback so far.
  */
 import { z } from 'zod';
-import { ProtocolError } from './errors.ts';
-import { formatIssues, parseWith } from './issues.ts';
+import { manifestParser } from './manifests.ts';
 import { METRIC_NAMES, ReportTableSchema } from './metrics.ts';
 import { ArtifactRefSchema, IsoDateTimeSchema, ModelNameSchema, RunIdSchema, Sha256Schema, nonNegativeInt, nonNegativeNumber, positiveInt } from './primitives.ts';
 import { RunConfigSchema } from './run-config.ts';
@@ -78,19 +77,8 @@ export type ModelVersion = z.output<typeof ModelVersionSchema>;
 export type ChampionChange = z.output<typeof ChampionChangeSchema>;
 export type ModelChampion = z.output<typeof ModelChampionSchema>;
 
-function parser<S extends z.ZodType>(schema: S, what: string) {
-  return (value: unknown, key?: string): z.output<S> =>
-    parseWith(schema, value, (issues) => {
-      const lines = formatIssues(issues)
-        .split('\n')
-        .map((l) => `  ${l}`)
-        .join('\n');
-      return new ProtocolError('E_MANIFEST_INVALID', `invalid ${what}${key ? ` "${key}"` : ''}:\n${lines}`, { issues, file: key });
-    });
-}
-
 /** Validators usable as ArtifactStore.getJson's `parse` argument; `key` names the object in errors. */
-export const parseModelVersion = parser(ModelVersionSchema, 'model version record');
-export const parseModelChampion = parser(ModelChampionSchema, 'model champion record');
+export const parseModelVersion = manifestParser(ModelVersionSchema, 'model version record');
+export const parseModelChampion = manifestParser(ModelChampionSchema, 'model champion record');
 /** A benchmark table as report.json holds it (`{"classes": …, "mean": …}`). */
-export const parseReportTable = parser(ReportTableSchema, 'report table');
+export const parseReportTable = manifestParser(ReportTableSchema, 'report table');

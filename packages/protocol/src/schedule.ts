@@ -8,6 +8,7 @@
  */
 import { z } from 'zod';
 import { PayloadError, ProtocolError } from './errors.ts';
+import { manifestParser } from './manifests.ts';
 import { formatIssues, parseWith } from './issues.ts';
 import { ID_PATTERN, IsoDateTimeSchema, RunIdSchema, nonNegativeNumber, positiveInt, runIdStamp } from './primitives.ts';
 import { SCHEDULE_QUEUE } from './queues.ts';
@@ -123,20 +124,9 @@ export type ScheduleFiring = z.output<typeof ScheduleFiringSchema>;
 export const FiringPayloadSchema = z.strictObject({ schedule: ScheduleNameSchema });
 export type FiringPayload = z.output<typeof FiringPayloadSchema>;
 
-function parser<S extends z.ZodType>(schema: S, what: string) {
-  return (value: unknown, key?: string): z.output<S> =>
-    parseWith(schema, value, (issues) => {
-      const lines = formatIssues(issues)
-        .split('\n')
-        .map((l) => `  ${l}`)
-        .join('\n');
-      return new ProtocolError('E_MANIFEST_INVALID', `invalid ${what}${key ? ` "${key}"` : ''}:\n${lines}`, { issues, file: key });
-    });
-}
-
 /** Validators usable as ArtifactStore.getJson's `parse` argument; `key` names the object in errors. */
-export const parseSchedule = parser(ScheduleSchema, 'schedule');
-export const parseScheduleFiring = parser(ScheduleFiringSchema, 'schedule firing');
+export const parseSchedule = manifestParser(ScheduleSchema, 'schedule');
+export const parseScheduleFiring = manifestParser(ScheduleFiringSchema, 'schedule firing');
 
 /** Validates a firing job's data; E_PAYLOAD_INVALID names the field. */
 export function parseFiringPayload(data: unknown, jobId?: string): FiringPayload {
