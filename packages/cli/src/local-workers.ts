@@ -51,7 +51,8 @@ export function startLocalWorkers(options: LocalWorkerOptions): LocalWorkers {
       ],
       // The Redis URL (it may hold a password) goes by environment, not argv, which `ps` shows to every local user.
       // A process group of its own: Ctrl-C reaches only this command, which then stops the workers once, gracefully.
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: options.redisUrl, PMAMBA_SCAN_THREADS: scanThreads }, detached: true },
+      // Their lines join this command's plain output (`[worker 1] …`): plain lines unless PMAMBA_LOG_FORMAT says otherwise.
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: options.redisUrl, PMAMBA_SCAN_THREADS: scanThreads, PMAMBA_LOG_FORMAT: process.env.PMAMBA_LOG_FORMAT || 'pretty' }, detached: true },
     );
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => options.log(`[worker ${i + 1}] ${line}`));

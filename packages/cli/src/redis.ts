@@ -30,7 +30,7 @@ const HOW_TO_GET_REDIS =
 
 /** The URL with its password (if any) masked. */
 export function shownRedisUrl(url: string): string {
-  return url.replace(/\/\/([^@/]*)@/, '//***@');
+  return url.replace(/\/\/([^/]*)@/, '//***@');
 }
 
 /** Connects once and sends PING; E_REDIS_UNREACHABLE after `timeoutMs`. */

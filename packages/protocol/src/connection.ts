@@ -19,7 +19,7 @@ export interface RedisConnectionOptions {
 export const DEFAULT_REDIS_PORT = 6379;
 
 function invalid(url: string, why: string): ProtocolError {
-  const shown = url.replace(/\/\/([^@/]*)@/, '//***@');
+  const shown = url.replace(/\/\/([^/]*)@/, '//***@');
   return new ProtocolError('E_REDIS_URL', `invalid Redis URL ${JSON.stringify(shown)}: ${why}; expected redis://[user:password@]host[:port][/db] or rediss://… for TLS`);
 }
 

@@ -10,3 +10,5 @@
 export { startWorker, PROCESSORS } from './worker.ts';
 export type { WorkerHandle, WorkerEvent, WorkerQueue } from './worker.ts';
 export { childExecArgv } from './exec-argv.ts';
+export { startWorkerMetrics, startQueueMetrics } from './metrics/index.ts';
+export type { Health, MetricsServer, QueueMetricsOptions, WorkerMetricsOptions } from './metrics/index.ts';

@@ -3,6 +3,7 @@
  * and drives it to the benchmark table; `pmamba train --resume RUN` continues one whose
  * coordinator stopped. Workers come from `pmamba worker` elsewhere, or `--local-workers N` here
  * (the default when no Redis URL is given: a private redis-server is reachable only from here).
+ * `--metrics-port N` serves the run's queue metrics on /metrics and /healthz (metrics-server.ts).
  */
 import type { Argv, CommandModule } from 'yargs';
 import { BACKENDS, type BackendChoice } from '@pmamba/model/spec';
@@ -22,6 +23,8 @@ interface TrainArgs {
   localWorkers?: number;
   teacherWeights?: string;
   backend: BackendChoice;
+  metricsPort: number;
+  metricsHost: string;
 }
 
 /** The config file with the command line's overrides applied (and validated again). */
@@ -55,6 +58,8 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('teacher-weights', { type: 'string', describe: 'pretrained teacher: .pth or .safetensors path or URL (overrides model.teacher.weights; see `pmamba weights fetch`)' })
       .option('local-workers', { type: 'number', describe: 'worker processes to start here (default: training.workers with a private Redis, else 0)' })
       .option('backend', { choices: ['auto', ...BACKENDS] as BackendChoice[], default: 'auto' as BackendChoice, describe: 'compute backend of local workers' })
+      .option('metrics-port', { type: 'number', default: 0, describe: 'serve Prometheus /metrics and /healthz of the run\'s queues on this port (0: off; needs --redis or REDIS_URL)' })
+      .option('metrics-host', { type: 'string', default: '0.0.0.0', describe: 'interface of the metrics server' })
       .check((a) => {
         if (!a.config === !a.resume) throw new CliError('give either --config FILE (a new run) or --resume RUN', 'E_BAD_OPTION');
         return true;
@@ -64,16 +69,37 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
     if (args.resume && (args.data || args.runId || args.teacherWeights)) {
       throw new CliError('--data, --run-id and --teacher-weights apply to new runs; a resumed run keeps its own', 'E_BAD_OPTION');
     }
-    await trainRun({
-      config,
-      resume: args.resume,
-      storeUrl: args.store,
-      redisUrl: args.redis,
-      prefix: args.prefix,
-      runId: args.runId,
-      reportDir: args.report,
-      localWorkers: args.localWorkers,
-      backend: args.backend,
-    });
+    if (!Number.isInteger(args.metricsPort) || args.metricsPort < 0 || args.metricsPort > 65535) {
+      throw new CliError(`--metrics-port ${args.metricsPort}: expected a port number (0: no metrics server)`, 'E_BAD_OPTION');
+    }
+    // prom-client and the server load only when asked for.
+    const metrics =
+      args.metricsPort > 0
+        ? await (await import('../metrics-server.ts')).startTrainMetrics({
+            port: args.metricsPort,
+            host: args.metricsHost,
+            config,
+            resume: args.resume,
+            redisUrl: args.redis,
+            prefix: args.prefix,
+            storeUrl: args.store,
+          })
+        : undefined;
+    if (metrics) process.stderr.write(`pmamba: metrics on ${metrics.url}/metrics, health on ${metrics.url}/healthz\n`);
+    try {
+      await trainRun({
+        config,
+        resume: args.resume,
+        storeUrl: args.store,
+        redisUrl: args.redis,
+        prefix: args.prefix,
+        runId: args.runId,
+        reportDir: args.report,
+        localWorkers: args.localWorkers,
+        backend: args.backend,
+      });
+    } finally {
+      await metrics?.close();
+    }
   },
 };

@@ -2,12 +2,15 @@
  * `pmamba worker [--concurrency N] [--backend …] [--gpus 0,1]`: serves teacher-pretrain, train-shard and evaluate
  * jobs from the coordinator's Redis and store. SIGTERM or Ctrl-C shuts down gracefully (training
  * jobs checkpoint and go back to the queue, evaluations finish); a second one stops at once.
+ * Its lines go through pino (JSON lines off a terminal, with run, round, job and worker ids);
+ * `--metrics-port N` serves Prometheus /metrics and /healthz (docs/observability.md).
  */
 import type { Argv, CommandModule } from 'yargs';
 import { BACKENDS, type BackendChoice } from '@pmamba/model/spec';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL } from '@pmamba/protocol';
-import { PROCESSORS, startWorker, type WorkerEvent, type WorkerQueue } from '@pmamba/worker';
+import { PROCESSORS, startWorker, startWorkerMetrics, type MetricsServer, type WorkerEvent, type WorkerQueue } from '@pmamba/worker';
 import { CliError } from '../errors.ts';
+import { LOG_FORMATS, createLogger, knownSecrets, logFormat, type LogFormat } from '../log.ts';
 import { resolveRedis } from '../redis.ts';
 import { RepeatLimiter } from '../repeat-limiter.ts';
 import { absoluteStoreUrl } from '../train-run.ts';
@@ -24,6 +27,9 @@ interface WorkerArgs {
   lockDuration: number;
   stalledInterval: number;
   quiet: boolean;
+  metricsPort: number;
+  metricsHost: string;
+  logFormat?: LogFormat;
 }
 
 function describe(e: WorkerEvent): string | undefined {
@@ -42,6 +48,25 @@ function describe(e: WorkerEvent): string | undefined {
   }
 }
 
+/** The ids a log line carries: the job's BullMQ id says its run and round (coordinator/src/job-ids.ts). */
+function fields(e: WorkerEvent): Record<string, unknown> {
+  const id = e.type === 'stalled' ? e.jobId : e.type === 'error' ? undefined : e.job?.id;
+  const data = (e.type === 'active' || e.type === 'completed' || e.type === 'failed' ? e.job?.data : undefined) as { runId?: unknown } | undefined;
+  const ids = id ? /^(.+?)\.(r|e)(\d+)\./.exec(id) : null;
+  return {
+    event: e.type,
+    queue: e.queue,
+    slot: e.slot,
+    ...(id ? { job: id } : {}),
+    ...(typeof data?.runId === 'string' ? { run: data.runId } : ids ? { run: ids[1] } : {}),
+    ...(ids ? { [ids[2] === 'r' ? 'round' : 'evalRound']: Number(ids[3]) } : {}),
+    ...(e.type === 'active' && e.job.attemptsMade > 0 ? { attempt: e.job.attemptsMade + 1 } : {}),
+    ...(e.type === 'completed' ? { ms: Math.round(e.ms) } : {}),
+    ...(e.type === 'failed' ? { willRetry: e.willRetry, err: e.error.message } : {}),
+    ...(e.type === 'error' ? { err: e.error.message, code: (e.error as NodeJS.ErrnoException).code } : {}),
+  };
+}
+
 export const workerCommand: CommandModule<object, WorkerArgs> = {
   command: 'worker',
   describe: 'serve teacher-pretrain, train-shard and evaluate jobs (sandboxed processes) until SIGTERM',
@@ -57,16 +82,31 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
       .option('name', { type: 'string', describe: 'worker name shown on its jobs' })
       .option('lock-duration', { type: 'number', default: 60_000, describe: 'ms a job lock lasts unrenewed: a dead worker\'s job moves on after this' })
       .option('stalled-interval', { type: 'number', default: 30_000, describe: 'ms between checks for jobs whose worker died' })
-      .option('quiet', { type: 'boolean', default: false, describe: 'log failures only' }) as unknown as Argv<WorkerArgs>,
+      .option('quiet', { type: 'boolean', default: false, describe: 'log failures only' })
+      .option('metrics-port', { type: 'number', default: 0, describe: 'serve Prometheus /metrics and /healthz on this port (0: off)' })
+      .option('metrics-host', { type: 'string', default: '0.0.0.0', describe: 'interface of the metrics server' })
+      .option('log-format', { choices: LOG_FORMATS, describe: 'json lines or plain lines (default: PMAMBA_LOG_FORMAT, else json unless stderr is a terminal)' }) as unknown as Argv<WorkerArgs>,
   handler: async (args) => {
     const queues = args.queues?.split(',').map((q) => q.trim()) as WorkerQueue[] | undefined;
     const unknown = queues?.filter((q) => !(q in PROCESSORS));
     if (unknown?.length) throw new CliError(`--queues: unknown queue ${unknown.join(', ')}; choose from ${Object.keys(PROCESSORS).join(', ')}`, 'E_BAD_OPTION');
+    if (!Number.isInteger(args.metricsPort) || args.metricsPort < 0 || args.metricsPort > 65535) {
+      throw new CliError(`--metrics-port ${args.metricsPort}: expected a port number (0: no metrics server)`, 'E_BAD_OPTION');
+    }
+    // The worker package's default name, decided here so every line can carry it.
+    const name = args.name ?? `pmamba-${process.env.HOSTNAME ?? 'host'}-${process.pid}`;
+    const logger = await createLogger({
+      name: 'pmamba worker',
+      format: logFormat(args.logFormat),
+      secrets: knownSecrets(process.env, [args.redis, process.env.REDIS_URL]),
+      base: { worker: name },
+    });
     const redis = await resolveRedis([args.redis, process.env.REDIS_URL], { allowPrivate: false });
     const storeUrl = absoluteStoreUrl(args.store);
-    const log = (line: string) => process.stderr.write(`pmamba worker: ${line}\n`);
+    const log = (line: string, extra: Record<string, unknown> = {}) => logger.info(extra, line);
     // Connection errors repeat on every reconnect of every queue: one line per kind and 30 s.
-    const errors = new RepeatLimiter(log);
+    let errorFields: Record<string, unknown> = {};
+    const errors = new RepeatLimiter((line) => logger.error(errorFields, line));
     const handle = await startWorker({
       connection: redis.connection,
       prefix: args.prefix,
@@ -75,18 +115,33 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
       concurrency: args.concurrency,
       gpus: args.gpus?.split(',').map((g) => g.trim()).filter(Boolean),
       queues,
-      name: args.name,
+      name,
       lockDurationMs: args.lockDuration,
       stalledIntervalMs: args.stalledInterval,
       onEvent: (e) => {
         if (args.quiet && e.type !== 'failed' && e.type !== 'error') return;
         const line = describe(e);
         if (!line) return;
-        if (e.type === 'error') errors.log(`${e.queue}:${(e.error as NodeJS.ErrnoException).code ?? e.error.message}`, line);
-        else log(line);
+        if (e.type === 'error') {
+          errorFields = fields(e);
+          errors.log(`${e.queue}:${(e.error as NodeJS.ErrnoException).code ?? e.error.message}`, line);
+        } else if (e.type === 'failed') logger.error(fields(e), line);
+        else if (e.type === 'stalled') logger.warn(fields(e), line);
+        else log(line, fields(e));
       },
     });
-    log(`serving ${(queues ?? Object.keys(PROCESSORS)).join(', ')} on ${redis.shownUrl} (prefix ${args.prefix}), store ${storeUrl}`);
+    const served = queues ?? Object.keys(PROCESSORS);
+    log(`serving ${served.join(', ')} on ${redis.shownUrl} (prefix ${args.prefix}), store ${storeUrl}`, { event: 'started', queues: served, redis: redis.shownUrl, prefix: args.prefix, store: storeUrl });
+    let metrics: MetricsServer | undefined;
+    if (args.metricsPort > 0) {
+      try {
+        metrics = await startWorkerMetrics(handle, { connection: redis.connection, prefix: args.prefix, port: args.metricsPort, host: args.metricsHost });
+      } catch (err) {
+        await handle.kill();
+        throw new CliError(`--metrics-port ${args.metricsPort}: cannot serve metrics on ${args.metricsHost} (${(err as Error).message})`, 'E_BAD_OPTION');
+      }
+      log(`metrics on ${metrics.url}/metrics, health on ${metrics.url}/healthz`, { event: 'metrics', url: metrics.url });
+    }
     await new Promise<void>((done) => {
       let stopping = false;
       const stop = (signal: NodeJS.Signals) => {
@@ -102,6 +157,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
       process.on('SIGTERM', stop);
       process.on('SIGINT', stop);
     });
-    log('stopped');
+    await metrics?.close();
+    log('stopped', { event: 'stopped' });
   },
 };
