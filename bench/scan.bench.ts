@@ -3,7 +3,9 @@
 // L = 4096, level 2 four windows (B = 4) of L = 1024. Prints tokens/s of the generic op
 // (`selectiveScan` on [B,K,L,D] inputs, in-thread) and of the naive per-time-step tfjs scan (timed
 // on a shorter L and extrapolated, as it is ~100× slower), then of the fused four-direction op the
-// model uses (`crossSelectiveScan` on the 64×64 / 32×32 maps) in-thread and on the scan pool.
+// model uses (`crossSelectiveScan` on the 64×64 / 32×32 maps) in-thread and on the scan pool, and
+// last its two implementations side by side on one 32×32 map: `kernels` (the pool, what `auto`
+// runs on wasm/cpu) and `ops` (tfjs ops, what `auto` runs on the tensorflow backends).
 //   npx tsx bench/scan.bench.ts [--backend wasm|cpu] [--repeats 3] [--naive-length 64]
 //                               [--threads T] [--torch] [--torch-length L]
 // --threads: pool size for the fused op (default PMAMBA_SCAN_THREADS, else all cores).
@@ -44,6 +46,9 @@ const D = 128;
 const N = 16;
 const K = 4;
 const LEVELS = [{ name: 'level 1', B: 1, L: 4096, side: 64 }, { name: 'level 2', B: 4, L: 1024, side: 32 }];
+// One level-2 window: the ops scan holds a few [K·B·H·W·D·N] tensors (34 MB each here), which at
+// the level sizes above would crowd the wasm heap.
+const OPS_CASE = { B: 1, side: 32 };
 const REPO = resolve(import.meta.dirname, '..');
 
 type ScanFn = (...xs: tf.Tensor[]) => tf.Tensor;
@@ -194,6 +199,17 @@ async function main(): Promise<void> {
   console.log(`64² map, both levels: fused op ${best.toFixed(3)} s with ${threads} thread(s) = ${fmt(map / best)} map tokens/s ` +
     `(in-thread ${fused[1].toFixed(3)} s); speed-up over the generic op ${(ours / best).toFixed(1)}×` +
     (withTorch ? `, torch/fused ${(torch / best).toFixed(1)}` : ''));
+
+  // The two implementations of the fused op on the same case and backend (pool at full size).
+  configureScanPool({ threads });
+  const { B: ob, side: os } = OPS_CASE;
+  const by = Object.fromEntries((['kernels', 'ops'] as const).map((scan) => {
+    const fn: ScanFn = (...a) => crossSelectiveScan(a[0] as tf.Tensor4D, a[1], a[2], a[3], a[4], a[5], a[6], { scan });
+    return [scan, time(fn, crossInputs(ob, os), REPEATS)];
+  })) as Record<'kernels' | 'ops', { fwd: number; fwdBwd: number }>;
+  console.log(`ops vs kernels (B=${ob}, ${os}×${os}, backend ${backend}): kernels fwd ${by.kernels.fwd.toFixed(3)} s, fwd+bwd ` +
+    `${by.kernels.fwdBwd.toFixed(3)} s; ops fwd ${by.ops.fwd.toFixed(3)} s, fwd+bwd ${by.ops.fwdBwd.toFixed(3)} s; ops/kernels ` +
+    `time ${(by.ops.fwd / by.kernels.fwd).toFixed(1)}× fwd, ${(by.ops.fwdBwd / by.kernels.fwdBwd).toFixed(1)}× fwd+bwd (load ${load()})`);
   await shutdownScanPool();
 }
 

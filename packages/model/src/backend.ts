@@ -13,6 +13,37 @@ const OPTIONAL_PACKAGE: Record<'tensorflow-gpu' | 'tensorflow', string> = {
   tensorflow: '@tensorflow/tfjs-node',
 };
 
+/** What tfjs-node's backend object says about itself (NodeJSKernelBackend). */
+interface NodeBackendInfo {
+  readonly isGPUPackage?: boolean;
+  readonly isUsingGpuDevice?: boolean;
+}
+
+/** Whether the active backend computes on a GPU (only the tensorflow backends can; they say so). */
+export function usingGpu(): boolean {
+  return (tf.backend() as NodeBackendInfo).isUsingGpuDevice === true;
+}
+
+/** Why a backend did not load, in one line: "not installed" for a missing optional package, else the error's first line. */
+function whyNot(name: BackendName, e: unknown): string {
+  const message = e instanceof Error ? e.message : String(e);
+  const spec = name === 'tensorflow-gpu' || name === 'tensorflow' ? OPTIONAL_PACKAGE[name] : undefined;
+  // Only the package itself missing; a dependency it cannot find is worth its own message.
+  if (spec && [`Cannot find package '${spec}'`, `Cannot find module '${spec}'`].some((m) => message.includes(m))) return `${spec} not installed`;
+  return message.split('\n').map((l) => l.trim()).find((l) => l !== '') ?? 'failed without a message';
+}
+
+/**
+ * Note on a tensorflow-gpu backend that loaded without a GPU: libtensorflow then runs its CPU
+ * kernels and only says so in its own log (null when there is a GPU).
+ */
+function gpuMissing(): string | null {
+  const b = tf.backend() as NodeBackendInfo;
+  if (b.isGPUPackage === false) return 'the tensorflow backend in use is @tensorflow/tfjs-node\'s (CPU build), not tfjs-node-gpu\'s';
+  if (b.isUsingGpuDevice === false) return 'libtensorflow found no GPU and runs on the CPU (it needs CUDA 11.2 and cuDNN 8.1 on the library path; see docs/gpu.md)';
+  return null;
+}
+
 async function load(name: BackendName): Promise<void> {
   switch (name) {
     case 'tensorflow-gpu':
@@ -35,7 +66,8 @@ async function load(name: BackendName): Promise<void> {
 
 /**
  * Activates a compute backend and returns the one in use. `auto` tries them fastest first
- * and logs which loaded (through `log`, default stderr).
+ * and logs, through `log` (default stderr), which loaded and why each faster one did not. A
+ * tensorflow-gpu backend that found no GPU is logged whatever the choice.
  */
 export async function useBackend(choice: BackendChoice = 'auto', log: (msg: string) => void = (m) => console.error(m)): Promise<BackendName> {
   const candidates: readonly BackendName[] = choice === 'auto' ? BACKENDS : [choice];
@@ -45,9 +77,11 @@ export async function useBackend(choice: BackendChoice = 'auto', log: (msg: stri
       await load(name);
       await tf.ready();
       if (choice === 'auto') log(`pmamba: using the ${name} backend${failures.length ? ` (unavailable: ${failures.join('; ')})` : ''}`);
+      const noGpu = name === 'tensorflow-gpu' ? gpuMissing() : null;
+      if (noGpu) log(`pmamba: warning: tensorflow-gpu loaded, but ${noGpu}`);
       return name;
     } catch (e) {
-      failures.push(`${name}: ${(e as Error).message.split('\n')[0]}`);
+      failures.push(`${name}: ${whyNot(name, e)}`);
     }
   }
   throw new BackendError(`backend ${choice} is not available: ${failures.join('; ')}. ` +

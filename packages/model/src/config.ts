@@ -19,6 +19,16 @@ export const PyramidConfigSchema = z.discriminatedUnion('mode', [
 ]);
 export type PyramidConfig = z.infer<typeof PyramidConfigSchema>;
 
+/**
+ * How SS2D's cross selective scan runs (ops/scan/scan-mode.ts). Every choice computes the same
+ * function; they differ in where.
+ * - `kernels`: WebAssembly/JS kernels on the scan thread pool; inputs are read to host memory.
+ * - `ops`: a chunked associative scan in tfjs ops, so it stays on the backend's device (GPU).
+ * - `auto`: `kernels` on the wasm and cpu backends, `ops` on the others (tensorflow, tensorflow-gpu).
+ */
+export const SCAN_MODES = ['auto', 'kernels', 'ops'] as const;
+export type ScanMode = (typeof SCAN_MODES)[number];
+
 export const ModelConfigSchema = z.object({
   /** Teacher backbone (frozen). */
   encoder: z.enum(ENCODER_ARCHS).default('resnet34'),
@@ -33,6 +43,8 @@ export const ModelConfigSchema = z.object({
   noiseStd: z.number().min(0).default(0.05),
   /** Stochastic-depth rate at the deepest block (training only). */
   dropPathRate: z.number().min(0).max(1).default(0.2),
+  /** Where the selective scan runs: `auto`, `kernels` or `ops` (see SCAN_MODES). Not part of the architecture. */
+  scan: z.enum(SCAN_MODES).default('auto'),
 }).strict();
 export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 export type ModelConfigInput = z.input<typeof ModelConfigSchema>;

@@ -6,6 +6,7 @@ import { BottleneckFusion } from './bottleneck.ts';
 import { MambaDecoder } from './decoder.ts';
 import { EVAL, type ForwardContext } from './layers/context.ts';
 import { initialize } from './init.ts';
+import { withScanMode } from './ops/scan/scan-mode.ts';
 
 /** Three NHWC maps at strides 4, 8, 16 (encoder layer1..3 order). */
 export type FeatureMaps = [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
@@ -43,7 +44,8 @@ export class PyramidMamba {
 
   /** All four decoder stage outputs, stage 0 (deepest) first, from teacher features. */
   studentStages(teacher: FeatureMaps, ctx: ForwardContext = EVAL): tf.Tensor4D[] {
-    return tf.tidy(() => this.decoder.applyStages(this.bottleneck.apply(teacher, ctx), ctx));
+    // The config's scan mode (kernels or device-resident ops) holds for every SS2D layer below.
+    return withScanMode(this.config.scan, () => tf.tidy(() => this.decoder.applyStages(this.bottleneck.apply(teacher, ctx), ctx)));
   }
 
   /** Student reconstructions in the teacher's order (stride 4, 8, 16). */

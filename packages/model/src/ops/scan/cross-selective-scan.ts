@@ -13,6 +13,11 @@
  * pool's threads (scan-pool.ts). Only the inputs are kept for the backward pass, which
  * recomputes the states.
  *
+ * That is the `kernels` implementation. The `ops` one (cross-selective-scan-ops.ts) computes the
+ * same function in tfjs ops, so that on a GPU backend the inputs are not copied to host memory
+ * and back; which one runs is the scan mode (scan-mode.ts: the call's `opts.scan`, else the
+ * enclosing `withScanMode`, else `auto`) resolved against the active backend.
+ *
  * @example
  * // u [B,H,W,D]; delta [B,H,W,4,D]; A [4,D,N] (= −exp(A_log)); Bm, Cm [B,H,W,4,N]; Ds, deltaBias [4,D]
  * const y = crossSelectiveScan(u, delta, A, Bm, Cm, Ds, deltaBias); // [B,H,W,D]
@@ -23,6 +28,8 @@ import {
 } from './cross-selective-scan-kernels.ts';
 import { runScanTask, scanThreads } from './scan-pool.ts';
 import { scanArena, type ScanArena } from './scan-pool-memory.ts';
+import { crossSelectiveScanOps } from './cross-selective-scan-ops.ts';
+import { currentScanMode, resolveScanMode, type ScanMode } from './scan-mode.ts';
 import { CrossSelectiveScanShapeError } from '../../errors.ts';
 
 const fmt = (t: tf.Tensor) => `[${t.shape.join(',')}]${t.dtype === 'float32' ? '' : ` ${t.dtype}`}`;
@@ -83,10 +90,11 @@ const scanOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
  * y = Σ over the four directions of the selective scan of u in that direction, at row-major tokens.
  * u: [B,H,W,D]; delta: [B,H,W,4,D] (before the bias and softplus); A: [4,D,N] (already negative:
  * −exp(A_log)); Bm, Cm: [B,H,W,4,N]; Ds, deltaBias: [4,D] → y [B,H,W,D]. Gradients flow to all
- * seven inputs.
+ * seven inputs. `opts.scan` picks the implementation (default: the scan mode in force).
  */
 export function crossSelectiveScan(u: tf.Tensor4D, delta: tf.Tensor, A: tf.Tensor, Bm: tf.Tensor, Cm: tf.Tensor,
-  Ds: tf.Tensor, deltaBias: tf.Tensor): tf.Tensor4D {
+  Ds: tf.Tensor, deltaBias: tf.Tensor, opts: { readonly scan?: ScanMode } = {}): tf.Tensor4D {
   shapeOf(u, delta, A, Bm, Cm, Ds, deltaBias);
+  if (resolveScanMode(opts.scan ?? currentScanMode()) === 'ops') return crossSelectiveScanOps(u, delta, A, Bm, Cm, Ds, deltaBias);
   return scanOp(u, delta, A, Bm, Cm, Ds, deltaBias) as tf.Tensor4D;
 }
