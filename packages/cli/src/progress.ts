@@ -1,18 +1,28 @@
 /**
  * Progress of a run on stderr: one bar per running job (cli-progress) on a terminal, plain
- * lines otherwise (CI logs, pipes). Lines from elsewhere (worker processes, warnings) go through
- * `log` so they never tear a bar.
+ * lines otherwise (CI logs, pipes) — or, given a logger (`--log-format json`, the default off a
+ * terminal), JSON lines carrying the run, round and job ids. Lines from elsewhere (worker
+ * processes, warnings) go through `log` so they never tear a bar.
  */
 import cliProgress from 'cli-progress';
+import type { Logger } from 'pino';
 import type { CoordinatorEvent } from '@pmamba/coordinator';
+
+/** Ids a structured line carries. */
+type LineFields = { round?: number; model?: string; job?: string; queue?: string; evalRound?: number };
 
 export class RunProgress {
   private readonly bars = new Map<string, { bar: cliProgress.SingleBar; label: string }>();
   private readonly multi: cliProgress.MultiBar | undefined;
   private readonly lastLine = new Map<string, string>();
 
-  constructor(private readonly stream: NodeJS.WriteStream = process.stderr) {
-    this.multi = stream.isTTY
+  private runId: string | undefined;
+
+  constructor(
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+    private readonly logger?: Logger,
+  ) {
+    this.multi = stream.isTTY && !logger
       ? new cliProgress.MultiBar(
           {
             stream,
@@ -29,7 +39,11 @@ export class RunProgress {
   }
 
   /** A line above the bars. */
-  log(line: string): void {
+  log(line: string, fields: LineFields = {}): void {
+    if (this.logger) {
+      this.logger.info({ ...(this.runId ? { run: this.runId } : {}), ...fields }, line.replace(/^pmamba: /, ''));
+      return;
+    }
     const text = line.endsWith('\n') ? line : `${line}\n`;
     if (this.multi) this.multi.log(text);
     else this.stream.write(text);
@@ -49,6 +63,7 @@ export class RunProgress {
     switch (event.type) {
       case 'run-started': {
         const r = event.record;
+        this.runId = r.runId;
         const asked = r.config.training.workers * r.plan.models.length;
         const fewer = event.jobsPerRound < asked ? ` (training.workers asks for ${asked}; there are only ${event.jobsPerRound} shard(s) of training images to give them)` : '';
         this.log(
@@ -66,22 +81,23 @@ export class RunProgress {
         this.log(`${event.description}${event.fromStore ? '' : ' — made now'}`);
         break;
       case 'round-started':
-        this.log(`round ${event.round + 1}/${event.rounds}${event.model === 'unified' ? '' : ` of ${event.model}`}: ${event.jobs.length} train-shard job(s)`);
+        this.log(`round ${event.round + 1}/${event.rounds}${event.model === 'unified' ? '' : ` of ${event.model}`}: ${event.jobs.length} train-shard job(s)`, { round: event.round, model: event.model });
         break;
       case 'round-finished':
         this.dropBars(`round ${event.round + 1}/`);
         this.log(
           `round ${event.round + 1}/${event.rounds}${event.model === 'unified' ? '' : ` of ${event.model}`} ` +
             `${event.fromStore ? 'already done' : 'done'}: mean loss ${event.loss.toFixed(4)} over ${event.samples} images`,
+          { round: event.round, model: event.model },
         );
         break;
       case 'evaluation-started':
-        this.log(`evaluating the ${event.atRound === 0 ? 'untrained model (initial weights)' : `model after round ${event.atRound}`}: ${event.jobs.length} class(es)`);
+        this.log(`evaluating the ${event.atRound === 0 ? 'untrained model (initial weights)' : `model after round ${event.atRound}`}: ${event.jobs.length} class(es)`, { evalRound: event.atRound });
         break;
       case 'evaluation-finished': {
         this.dropBars(`evaluate ${event.atRound === 0 ? 'untrained' : `round ${event.atRound}`} `);
         const mad = event.result.table.mean.mad;
-        this.log(`evaluation ${event.atRound === 0 ? 'untrained' : `after round ${event.atRound}`} done: mean mAD ${mad === null ? '—' : `${(mad * 100).toFixed(1)}%`}`);
+        this.log(`evaluation ${event.atRound === 0 ? 'untrained' : `after round ${event.atRound}`} done: mean mAD ${mad === null ? '—' : `${(mad * 100).toFixed(1)}%`}`, { evalRound: event.atRound });
         break;
       }
       case 'job-progress':
@@ -124,7 +140,7 @@ export class RunProgress {
     const key = `${e.state}:${quarter}`;
     if (this.lastLine.get(e.job.id) === key || e.state === 'waiting' || e.state === 'waiting-children') return;
     this.lastLine.set(e.job.id, key);
-    this.log(e.unit === undefined ? `  ${e.job.label}: ${e.state}` : `  ${e.job.label}: ${e.state} ${e.done}/${e.total} ${e.unit} ${info}`.trimEnd());
+    this.log(e.unit === undefined ? `  ${e.job.label}: ${e.state}` : `  ${e.job.label}: ${e.state} ${e.done}/${e.total} ${e.unit} ${info}`.trimEnd(), { job: e.job.id, queue: e.job.queue });
   }
 
   private dropBars(labelPrefix: string): void {

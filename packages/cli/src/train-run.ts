@@ -14,6 +14,7 @@ import { openStore, parseStoreUrl, type ArtifactStore } from '@pmamba/store';
 import { teacherWeightsFile } from './teacher-file.ts';
 import { RunProgress } from './progress.ts';
 import { handleInterrupts } from './interrupts.ts';
+import { createLogger, knownSecrets, type LogFormat } from './log.ts';
 import { startServices, type Services } from './services.ts';
 
 export interface TrainRunOptions {
@@ -30,6 +31,8 @@ export interface TrainRunOptions {
   backend: string;
   /** Extra arguments for local workers. */
   workerArgs?: string[];
+  /** `json`: the coordinator's lines as JSON (pino) with run, round and job ids. Default: the plain lines and bars. */
+  logFormat?: LogFormat;
 }
 
 /** A file:// URL made absolute, so worker processes with another working directory find the same folder. */
@@ -70,7 +73,10 @@ export async function usableFolder(path: string): Promise<string> {
 }
 
 export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
-  const progress = new RunProgress();
+  const logger = options.logFormat === 'json'
+    ? await createLogger({ name: 'pmamba train', format: 'json', secrets: knownSecrets(process.env, [options.redisUrl, process.env.REDIS_URL]) })
+    : undefined;
+  const progress = new RunProgress(process.stderr, logger);
   let store: ArtifactStore | undefined;
   let services: Services | undefined;
   let coordinator: Coordinator | undefined;

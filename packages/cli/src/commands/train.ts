@@ -9,6 +9,7 @@ import type { Argv, CommandModule } from 'yargs';
 import { BACKENDS, type BackendChoice } from '@pmamba/model/spec';
 import { loadRunConfig, parseRunConfig, type RunConfig } from '@pmamba/protocol';
 import { CliError } from '../errors.ts';
+import { LOG_FORMATS, type LogFormat } from '../log.ts';
 import { trainRun } from '../train-run.ts';
 
 interface TrainArgs {
@@ -25,6 +26,7 @@ interface TrainArgs {
   backend: BackendChoice;
   metricsPort: number;
   metricsHost: string;
+  logFormat?: LogFormat;
 }
 
 /** The config file with the command line's overrides applied (and validated again). */
@@ -59,6 +61,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('local-workers', { type: 'number', describe: 'worker processes to start here (default: training.workers with a private Redis, else 0)' })
       .option('backend', { choices: ['auto', ...BACKENDS] as BackendChoice[], default: 'auto' as BackendChoice, describe: 'compute backend of local workers' })
       .option('metrics-port', { type: 'number', default: 0, describe: 'serve Prometheus /metrics and /healthz of the run\'s queues on this port (0: off; needs --redis or REDIS_URL)' })
+      .option('log-format', { choices: LOG_FORMATS, describe: 'json: the coordinator\'s lines as JSON with run, round and job ids (default: PMAMBA_LOG_FORMAT, else plain lines and progress bars)' })
       .option('metrics-host', { type: 'string', default: '0.0.0.0', describe: 'interface of the metrics server' })
       .check((a) => {
         if (!a.config === !a.resume) throw new CliError('give either --config FILE (a new run) or --resume RUN', 'E_BAD_OPTION');
@@ -97,6 +100,8 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
         reportDir: args.report,
         localWorkers: args.localWorkers,
         backend: args.backend,
+        // People run train: plain lines unless JSON is asked for (a cluster's coordinator Job sets PMAMBA_LOG_FORMAT=json).
+        logFormat: (args.logFormat ?? process.env.PMAMBA_LOG_FORMAT) === 'json' ? 'json' : undefined,
       });
     } finally {
       await metrics?.close();
