@@ -16,6 +16,7 @@ import { Redis } from 'ioredis';
 import { parse, parseAllDocuments } from 'yaml';
 import { QUEUE_NAMES, parseRunConfig, redisConnectionFromUrl } from '@pmamba/protocol';
 import { PROCESSORS } from '@pmamba/worker';
+import { commandLines } from './support/markdown.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -47,19 +48,6 @@ function pmambaContainers(): { file: string; owner: Json; container: Json }[] {
   for (const { file, doc } of k8sDocs) {
     const pod = doc.spec?.template?.spec;
     for (const container of pod?.containers ?? []) if (isPmambaImage(container.image)) out.push({ file, owner: doc, container });
-  }
-  return out;
-}
-
-/** Command lines of a markdown file's sh/bash/shell code blocks: continuations joined, comments dropped, `&&` split. */
-function commandLines(markdown: string): string[] {
-  const out: string[] = [];
-  for (const block of markdown.matchAll(/^```(?:sh|bash|shell)\n([\s\S]*?)^```/gm)) {
-    const joined = block[1].replace(/\\\n\s*/g, ' ');
-    for (const line of joined.split('\n')) {
-      const code = line.replace(/(^|\s)#.*$/, '').trim();
-      if (code) out.push(...code.split('&&').map((c) => c.trim()).filter(Boolean));
-    }
   }
   return out;
 }

@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { commandLines } from './support/markdown.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const run = promisify(execFile);
@@ -19,19 +20,6 @@ let dir: string;
 
 before(() => { dir = mkdtempSync(join(tmpdir(), 'pmamba-readme-')); });
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Command lines of a markdown file's sh/bash/shell code blocks: continuations joined, comments dropped, `&&` split. */
-function commandLines(markdown: string): string[] {
-  const out: string[] = [];
-  for (const block of markdown.matchAll(/^```(?:sh|bash|shell)\n([\s\S]*?)^```/gm)) {
-    const joined = block[1].replace(/\\\n\s*/g, ' ');
-    for (const line of joined.split('\n')) {
-      const code = line.replace(/(^|\s)#.*$/, '').trim();
-      if (code) out.push(...code.split('&&').map((c) => c.trim()).filter(Boolean));
-    }
-  }
-  return out;
-}
 
 /** A README `npx pmamba` line's command path, flags and listed choices. */
 function parseCliLine(line: string): { verbs: string[]; flags: string[]; choices: string[] } {

@@ -5,7 +5,7 @@
  * every schedule back.
  */
 import { Queue, defaultRepeatStrategy, type JobSchedulerTemplateOptions, type RepeatOptions } from 'bullmq';
-import { SCHEDULE_QUEUE, type FiringPayload, type Schedule, type ScheduleFiring, type ScheduleTiming } from '@pmamba/protocol';
+import { SCHEDULE_QUEUE, isTimeZone, type FiringPayload, type Schedule, type ScheduleFiring, type ScheduleTiming } from '@pmamba/protocol';
 import type { QueueTarget } from './queues.ts';
 import { ScheduleError } from './errors.ts';
 
@@ -24,15 +24,6 @@ export function openScheduleQueue(target: QueueTarget): Queue<FiringPayload> {
   // Connection errors are retried by ioredis; callers see them as failed commands.
   queue.on('error', () => undefined);
   return queue;
-}
-
-function isTimeZone(tz: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone: tz });
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Checks a timing the way BullMQ will use it: E_SCHEDULE_TIMING for a time zone or pattern cron-parser rejects. */

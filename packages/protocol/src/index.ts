@@ -44,6 +44,6 @@ export { redisConnectionFromUrl } from './connection.ts';
 export type { RedisConnectionOptions } from './connection.ts';
 export {
   SCHEDULE_OVERLAPS, FINAL_FIRING_STATUSES, parseSchedule, parseScheduleFiring, parseFiringPayload, scheduleRunId,
-  parseEvery, formatEvery, describeTiming,
+  parseEvery, formatEvery, describeTiming, isTimeZone,
 } from './schedule.ts';
 export type { Schedule, ScheduleFiring, ScheduleTiming, ScheduleOverlap, FiringOutcome, FiringPayload } from './schedule.ts';

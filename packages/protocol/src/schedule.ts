@@ -29,7 +29,8 @@ export const ScheduleNameSchema = z
 /** The shortest interval: firings a second apart get distinct stamps (and run ids). */
 export const MIN_EVERY_MS = 1000;
 
-function isTimeZone(tz: string): boolean {
+/** True for an IANA time zone name this runtime knows (what --tz and BullMQ's cron need). */
+export function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en', { timeZone: tz });
     return true;
