@@ -95,9 +95,12 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
     }
     // The worker package's default name, decided here so every line can carry it.
     const name = args.name ?? `pmamba-${process.env.HOSTNAME ?? 'host'}-${process.pid}`;
+    const format = logFormat(args.logFormat);
+    // Sandboxed processors inherit it, and print their own lines in the same format.
+    process.env.PMAMBA_LOG_FORMAT = format;
     const logger = await createLogger({
       name: 'pmamba worker',
-      format: logFormat(args.logFormat),
+      format,
       secrets: knownSecrets(process.env, [args.redis, process.env.REDIS_URL]),
       base: { worker: name },
     });

@@ -12,6 +12,7 @@ import { readChildEnv } from '../child-env.ts';
 import { WorkerError } from '../errors.ts';
 import { WorkerRuntime } from '../runtime.ts';
 import type { HandedBack, JobContext } from '../job-context.ts';
+import { jobLine } from './job-line.ts';
 
 let runtime: WorkerRuntime | undefined;
 
@@ -33,7 +34,7 @@ export function jobContext(job: SandboxedJob): JobContext {
   return {
     progress: (p: JobProgress) => job.updateProgress(p),
     log: (message: string) => {
-      process.stderr.write(`pmamba worker [${job.name} ${job.id}] ${message}\n`);
+      process.stderr.write(jobLine(process.env.PMAMBA_LOG_FORMAT, job, message));
       job.log(message);
     },
   };
