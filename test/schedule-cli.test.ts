@@ -16,6 +16,7 @@ import { SCHEDULE_QUEUE, layout, parseSchedule, type ScheduleFiring } from '@pma
 import { openStore, type ArtifactStore } from '@pmamba/store';
 import { testRedis, type TestRedis } from './support/redis.ts';
 import { CLI, ROOT, tinyConfig } from './support/tiny-run.ts';
+import { waitFor } from './support/wait-for.ts';
 
 const verbs = testRedis('schedule-cli');
 const restart = testRedis('schedule-restart');
@@ -86,16 +87,6 @@ async function fails(args: string[], pattern: RegExp): Promise<void> {
   const r = await pmamba(args);
   assert.equal(r.code, 1, `pmamba ${args.join(' ')} should fail`);
   assert.match(r.stderr, pattern);
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 /** The weekday and time a date is in a time zone: `Mon 03:00`. */

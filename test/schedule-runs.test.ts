@@ -14,6 +14,7 @@ import { openStore, type ArtifactStore } from '@pmamba/store';
 import { startWorker, type WorkerHandle } from '@pmamba/worker';
 import { testRedis } from './support/redis.ts';
 import { CLI, ROOT, tinyConfig } from './support/tiny-run.ts';
+import { waitFor as poll } from './support/wait-for.ts';
 
 const cli = (args: string[]) =>
   new Promise<{ stdout: string; stderr: string }>((resolve, reject) =>
@@ -44,15 +45,7 @@ after(async () => {
 /** The cheapest real run: random teacher (no pretraining), one round of two 2-step jobs. */
 const config = () => tinyConfig(join(dir, 'data'), storeUrl, { model: { teacher: { init: 'random' } }, training: { rounds: 1 } });
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 150_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const found = await probe();
-    if (found !== undefined) return found;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 150_000) => poll(what, probe, timeoutMs);
 
 const withStatus = (firings: ScheduleFiring[], status: ScheduleFiring['outcome']['status']) => firings.filter((f) => f.outcome.status === status);
 
