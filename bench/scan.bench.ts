@@ -8,7 +8,7 @@
 // runs on wasm/cpu) and `ops` (tfjs ops, what `auto` runs on the tensorflow backends).
 //   npx tsx bench/scan.bench.ts [--backend wasm|cpu] [--repeats 3] [--naive-length 64]
 //                               [--threads T] [--torch] [--torch-length L]
-// --threads: pool size for the fused op (default PMAMBA_SCAN_THREADS, else all cores).
+// --threads: pool size for the fused op (default PMAMBA_THREADS, else all cores).
 // --torch also times the PyTorch reference's `selective_scan` (pmamba_ref.py; forward + autograd
 // backward) on the same shapes in a python subprocess (Debian's /usr/bin/python3 with torch;
 // skipped when missing). Its backward is very slow (minutes); --torch-length times a shorter L

@@ -35,7 +35,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pmamba-parity-'));
   store = await openStore(s3.storeUrl('parity'));
   for (let i = 0; i < 2; i++) {
-    workers.push(spawnWorker({ redisUrl: redis.url, prefix: redis.prefix, storeUrl: s3.storeUrl('parity'), env: { ...s3.env, PMAMBA_SCAN_THREADS: '1' } }));
+    workers.push(spawnWorker({ redisUrl: redis.url, prefix: redis.prefix, storeUrl: s3.storeUrl('parity'), env: { ...s3.env, PMAMBA_THREADS: '1' } }));
   }
 });
 

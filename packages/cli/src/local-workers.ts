@@ -30,8 +30,8 @@ const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 
 export function startLocalWorkers(options: LocalWorkerOptions): LocalWorkers {
   const execArgv = childExecArgv(process.execArgv, import.meta.resolve('tsx'));
-  // Share the cores between the local workers' selective-scan thread pools instead of each taking all.
-  const scanThreads = process.env.PMAMBA_SCAN_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / options.count)));
+  // Share the cores between the local workers' compute threads (scan pool, wasm) instead of each taking all.
+  const threads = process.env.PMAMBA_THREADS ?? process.env.PMAMBA_SCAN_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / options.count)));
   const processes = Array.from({ length: options.count }, (_, i) => {
     const child = spawn(
       process.execPath,
@@ -52,7 +52,7 @@ export function startLocalWorkers(options: LocalWorkerOptions): LocalWorkers {
       // The Redis URL (it may hold a password) goes by environment, not argv, which `ps` shows to every local user.
       // A process group of its own: Ctrl-C reaches only this command, which then stops the workers once, gracefully.
       // Their lines join this command's plain output (`[worker 1] …`): plain lines unless PMAMBA_LOG_FORMAT says otherwise.
-      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: options.redisUrl, PMAMBA_SCAN_THREADS: scanThreads, PMAMBA_LOG_FORMAT: process.env.PMAMBA_LOG_FORMAT || 'pretty' }, detached: true },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, REDIS_URL: options.redisUrl, PMAMBA_THREADS: threads, PMAMBA_LOG_FORMAT: process.env.PMAMBA_LOG_FORMAT || 'pretty' }, detached: true },
     );
     for (const stream of [child.stdout, child.stderr]) {
       if (stream) createInterface({ input: stream }).on('line', (line) => options.log(`[worker ${i + 1}] ${line}`));

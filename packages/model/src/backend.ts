@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { BACKENDS, type BackendChoice, type BackendName } from './backend-names.ts';
 import { BackendError } from './errors.ts';
+import { computeThreads } from './threads/compute-threads.ts';
+import { forgetThreadedWasm, startThreadedWasm } from './threads/wasm-threads.ts';
 
 
 /** tfjs registers the libtensorflow bindings under this name (GPU or CPU build alike). */
@@ -44,7 +46,36 @@ function gpuMissing(): string | null {
   return null;
 }
 
-async function load(name: BackendName): Promise<void> {
+/**
+ * The wasm backend on computeThreads() threads: tfjs's multi-threaded build when more than one
+ * (threads/wasm-threads.ts), its one-thread build when one or when the threaded one fails.
+ * Returns what to say about it.
+ */
+async function loadWasm(): Promise<WasmDetail> {
+  await import('@tensorflow/tfjs-backend-wasm');
+  const threads = computeThreads();
+  let warning: string | undefined;
+  if (threads > 1) {
+    try {
+      const n = await startThreadedWasm(threads);
+      return { threads: `${n} threads` };
+    } catch (e) {
+      // tfjs keeps the factory of a backend that failed to start: the next setBackend retries it.
+      forgetThreadedWasm();
+      warning = `the wasm backend's ${threads}-thread build did not start (${e instanceof Error ? e.message : String(e)}); it runs on one thread`;
+    }
+  }
+  if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
+  return { threads: '1 thread', warning };
+}
+
+/** What the wasm backend says about itself once loaded. */
+interface WasmDetail {
+  threads: string;
+  warning?: string;
+}
+
+async function load(name: BackendName): Promise<WasmDetail | void> {
   switch (name) {
     case 'tensorflow-gpu':
     case 'tensorflow': {
@@ -54,9 +85,7 @@ async function load(name: BackendName): Promise<void> {
       return;
     }
     case 'wasm':
-      await import('@tensorflow/tfjs-backend-wasm');
-      if (!(await tf.setBackend('wasm'))) throw new Error('the wasm backend did not start');
-      return;
+      return loadWasm();
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
       if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');
@@ -74,9 +103,10 @@ export async function useBackend(choice: BackendChoice = 'auto', log: (msg: stri
   const failures: string[] = [];
   for (const name of candidates) {
     try {
-      await load(name);
+      const detail = await load(name);
       await tf.ready();
-      if (choice === 'auto') log(`pmamba: using the ${name} backend${failures.length ? ` (unavailable: ${failures.join('; ')})` : ''}`);
+      if (choice === 'auto') log(`pmamba: using the ${name} backend${detail ? ` on ${detail.threads}` : ''}${failures.length ? ` (unavailable: ${failures.join('; ')})` : ''}`);
+      if (detail?.warning) log(`pmamba: warning: ${detail.warning}`);
       const noGpu = name === 'tensorflow-gpu' ? gpuMissing() : null;
       if (noGpu) log(`pmamba: warning: tensorflow-gpu loaded, but ${noGpu}`);
       return name;

@@ -9,7 +9,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '../src/ops/register-tfjs-gradients.ts';
 import { crossSelectiveScan } from '../src/ops/scan/cross-selective-scan.ts';
-import { CrossSelectiveScanShapeError, ScanPoolError } from '../src/errors.ts';
+import { BackendError, CrossSelectiveScanShapeError, ScanPoolError } from '../src/errors.ts';
 import { selectiveScan } from './support/selective-scan.ts';
 import { matMul } from '../src/ops/matmul.ts';
 import { configureScanPool, scanThreads, shutdownScanPool } from '../src/ops/scan/scan-pool.ts';
@@ -206,13 +206,13 @@ test('cross selective scan: mismatched shapes are refused with a coded error', (
 
 test('scan pool: a bad thread count is refused, naming where it came from', () => {
   assert.throws(() => configureScanPool({ threads: 0 }), (e: unknown) => e instanceof ScanPoolError && /threads/.test(e.message));
-  const saved = process.env.PMAMBA_SCAN_THREADS;
-  process.env.PMAMBA_SCAN_THREADS = 'two';
+  const saved = process.env.PMAMBA_THREADS;
+  process.env.PMAMBA_THREADS = 'two';
   try {
-    assert.throws(() => configureScanPool({}), (e: unknown) => e instanceof ScanPoolError && /PMAMBA_SCAN_THREADS/.test(e.message));
+    assert.throws(() => configureScanPool({}), (e: unknown) => e instanceof BackendError && /PMAMBA_THREADS/.test(e.message));
   } finally {
-    if (saved === undefined) delete process.env.PMAMBA_SCAN_THREADS;
-    else process.env.PMAMBA_SCAN_THREADS = saved;
+    if (saved === undefined) delete process.env.PMAMBA_THREADS;
+    else process.env.PMAMBA_THREADS = saved;
   }
   configureScanPool({});
 });

@@ -139,7 +139,7 @@ test('--backend auto names the backend it loaded and, in one line, why each fast
   const said: string[] = [];
   const name = await useBackend('auto', (m) => said.push(m));
   if (name === 'wasm') {
-    assert.match(said[0], /^pmamba: using the wasm backend \(unavailable: tensorflow-gpu: [^;]+; tensorflow: [^;]+\)$/);
+    assert.match(said[0], /^pmamba: using the wasm backend on \d+ threads? \(unavailable: tensorflow-gpu: [^;]+; tensorflow: [^;]+\)$/);
     // A package that is simply absent is said so, without the resolver's paths.
     assert.doesNotMatch(said[0], /imported from|Require stack/);
   }

@@ -11,13 +11,12 @@
  * scans run in-thread after one warning.
  *
  * @example
- * configureScanPool({ threads: 2 });            // or PMAMBA_SCAN_THREADS=2
+ * configureScanPool({ threads: 2 });            // or PMAMBA_THREADS=2
  * const arena = scanArena();
  * arena.reset();
  * const task = forwardTask(inputs, shape, arena); // inputs copied into the arena
  * runScanTask(task, scanThreads(crossWork(shape), crossUnits(shape.D)));
  */
-import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { crossUnits, planParts, runCrossScanPart, type CrossTask, type PartPlan } from './cross-selective-scan-kernels.ts';
 import { scanWasm, type ScanWasm } from './cross-selective-scan-wasm.ts';
@@ -25,11 +24,12 @@ import { scanArena } from './scan-pool-memory.ts';
 import { controlBlock, SLOT } from './scan-pool-protocol.ts';
 import type { PartMessage } from './scan-pool-worker.ts';
 import { ScanPoolError } from '../../errors.ts';
+import { computeThreads } from '../../threads/compute-threads.ts';
 
 export interface ScanPoolOptions {
   /**
    * Threads a scan may use, the calling one included; 1 runs every scan in-thread, without
-   * workers. Default: the environment variable PMAMBA_SCAN_THREADS, else os.availableParallelism().
+   * workers. Default: computeThreads() (PMAMBA_THREADS, else os.availableParallelism()).
    */
   readonly threads?: number;
   /**
@@ -39,7 +39,6 @@ export interface ScanPoolOptions {
   readonly minParallelWork?: number;
 }
 
-const THREADS_ENV = 'PMAMBA_SCAN_THREADS';
 const DEFAULT_MIN_PARALLEL_WORK = 2 ** 20;
 /** How long the first parallel scan waits for its workers to load before running in-thread. */
 const START_TIMEOUT_MS = 60_000;
@@ -63,11 +62,9 @@ export function scanPoolOptions(): Required<ScanPoolOptions> {
 }
 
 function resolve(opts: ScanPoolOptions): Required<ScanPoolOptions> {
-  const env = process.env[THREADS_ENV];
-  const threads = opts.threads ?? (env !== undefined && env !== '' ? Number(env) : availableParallelism());
+  const threads = opts.threads ?? computeThreads();
   if (!Number.isInteger(threads) || threads < 1) {
-    const from = opts.threads !== undefined ? 'configureScanPool({ threads })' : `the environment variable ${THREADS_ENV}`;
-    throw new ScanPoolError(`scan pool: ${from} is ${JSON.stringify(opts.threads ?? env)}; use a whole number ≥ 1 (1 = no worker threads)`);
+    throw new ScanPoolError(`scan pool: configureScanPool({ threads }) is ${JSON.stringify(opts.threads)}; use a whole number ≥ 1 (1 = no worker threads)`);
   }
   const minParallelWork = opts.minParallelWork ?? DEFAULT_MIN_PARALLEL_WORK;
   if (!(minParallelWork >= 0)) throw new ScanPoolError(`scan pool: minParallelWork must be ≥ 0, got ${minParallelWork}`);
