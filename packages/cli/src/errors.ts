@@ -15,6 +15,7 @@ export type CliErrorCode =
   | 'E_REDIS_MISSING' // no Redis URL given and no redis-server to start
   | 'E_REDIS_START' // the local redis-server exited before accepting connections
   | 'E_REDIS_UNREACHABLE' // Redis does not answer at the URL
+  | 'E_REDIS_CLUSTER' // a redis:// URL names one node of a Redis Cluster (redis+cluster:// names the cluster)
   | 'E_STOPPED' // the run was interrupted; it can be resumed
   | 'E_SWEEP_FAILED' // some of a sweep's runs failed; the others finished and are tabulated
   | WeightsErrorCode;

@@ -44,6 +44,19 @@ export function maskUrlCredentials(text: string): string {
 export function knownSecrets(env: NodeJS.ProcessEnv = process.env, urls: readonly (string | undefined)[] = []): string[] {
   const found = SECRET_ENV.map((k) => env[k]);
   for (const url of urls) {
+    // A cluster URL's host list (h1:1,h2:2) is no WHATWG URL host: its password is read here.
+    const cluster = /^rediss?\+cluster:\/\/(.*)@/is.exec(url ?? '');
+    if (cluster) {
+      const colon = cluster[1].indexOf(':');
+      const raw = colon < 0 ? '' : cluster[1].slice(colon + 1);
+      found.push(raw);
+      try {
+        found.push(decodeURIComponent(raw));
+      } catch {
+        // a malformed %-escape: the raw form is all there is
+      }
+      continue;
+    }
     try {
       const u = new URL(url ?? '');
       found.push(decodeURIComponent(u.password), u.password);

@@ -6,10 +6,11 @@
  * and so cannot watch a private redis-server, which trainRun starts later, inside.
  */
 import { loadRun } from '@pmamba/coordinator';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL, QUEUE_NAMES, redisConnectionFromUrl, type RunConfig } from '@pmamba/protocol';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL, QUEUE_NAMES, checkClusterPrefix, isClusterUrl, parseRedisUrl, type RunConfig } from '@pmamba/protocol';
 import { openStore } from '@pmamba/store';
 import { startQueueMetrics, type MetricsServer } from '@pmamba/worker';
 import { CliError } from './errors.ts';
+import { closeQueueConnection, queueConnection } from './redis-client.ts';
 import { absoluteStoreUrl } from './train-run.ts';
 
 export interface TrainMetricsOptions {
@@ -41,9 +42,16 @@ export async function startTrainMetrics(o: TrainMetricsOptions): Promise<Metrics
     throw new CliError('--metrics-port watches the Redis of the run: give --redis URL or set REDIS_URL (a private redis-server is not watched)', 'E_BAD_OPTION');
   }
   const prefix = await runPrefix(o);
+  const parsed = parseRedisUrl(url);
+  if (isClusterUrl(parsed)) checkClusterPrefix(prefix);
+  // One node: BullMQ and the depth reader open their own connections; a cluster: a Cluster of
+  // this server's own, closed with it.
+  const connection = queueConnection(parsed);
   try {
-    return await startQueueMetrics({ connection: redisConnectionFromUrl(url), prefix, queues: Object.values(QUEUE_NAMES), port: o.port, host: o.host });
+    const server = await startQueueMetrics({ connection, prefix, queues: Object.values(QUEUE_NAMES), port: o.port, host: o.host });
+    return { url: server.url, port: server.port, close: async () => (await server.close(), await closeQueueConnection(connection)) };
   } catch (err) {
+    await closeQueueConnection(connection);
     throw new CliError(`--metrics-port ${o.port}: cannot serve metrics on ${o.host} (${(err as Error).message})`, 'E_BAD_OPTION');
   }
 }

@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { startLocalWorkers, type LocalWorkers } from './local-workers.ts';
-import { resolveRedis, type RedisService } from './redis.ts';
+import { resolveRedis, shellPrefix, type RedisService } from './redis.ts';
 
 export interface ServiceOptions {
   /** Redis URLs in order of preference (the option, REDIS_URL, the config's); none: a private server. */
@@ -32,7 +32,7 @@ export interface Services {
 }
 
 export async function startServices(o: ServiceOptions): Promise<Services> {
-  const redis = await resolveRedis(o.redisUrls, { allowPrivate: o.allowPrivate ?? true });
+  const redis = await resolveRedis(o.redisUrls, { allowPrivate: o.allowPrivate ?? true, prefix: o.prefix });
   if (redis.private) o.log(`pmamba: started a private redis-server at ${redis.shownUrl} (stopped when this command ends)`);
   const count = o.localWorkers ?? (redis.private ? Math.min(o.defaultWorkers, availableParallelism()) : 0);
   let workers: LocalWorkers | undefined;
@@ -43,7 +43,7 @@ export async function startServices(o: ServiceOptions): Promise<Services> {
   return {
     redis,
     workers,
-    where: `--store ${o.storeUrl}${redis.private ? '' : ` --redis ${redis.shownUrl} --prefix ${o.prefix}`}`,
+    where: `--store ${o.storeUrl}${redis.private ? '' : ` --redis ${redis.shownUrl} --prefix ${shellPrefix(o.prefix)}`}`,
     stop: async () => {
       await workers?.stop();
       await redis.stop();

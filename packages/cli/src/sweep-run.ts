@@ -12,6 +12,7 @@ import { openStore, type ArtifactStore } from '@pmamba/store';
 import { CliError } from './errors.ts';
 import { handleInterrupts } from './interrupts.ts';
 import { startServices, type Services } from './services.ts';
+import { checkRedisPrefix } from './redis.ts';
 import { teacherWeightsFile } from './teacher-file.ts';
 import { absoluteStoreUrl, usableFolder } from './train-run.ts';
 
@@ -80,6 +81,8 @@ export async function sweepRun(options: SweepRunOptions): Promise<SweepOutcome> 
     if (options.resume) manifest = await loadSweepManifest(store, options.resume);
     else {
       manifest = planSweep(options.source!, options.plan);
+      // A cluster without a hash-tagged prefix fails before the sweep is recorded.
+      checkRedisPrefix([options.redisUrl, process.env.REDIS_URL, base!.redis.url], options.prefix ?? base!.redis.prefix ?? DEFAULT_REDIS_PREFIX);
       await createSweep(store, manifest);
     }
     const config = base ?? parseRunConfig(manifest.source, manifest.sourceName);

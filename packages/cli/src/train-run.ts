@@ -16,6 +16,7 @@ import { RunProgress } from './progress.ts';
 import { handleInterrupts } from './interrupts.ts';
 import { createLogger, knownSecrets, type LogFormat } from './log.ts';
 import { startServices, type Services } from './services.ts';
+import { checkRedisPrefix } from './redis.ts';
 
 export interface TrainRunOptions {
   /** A validated config (new run), or undefined with `resume`. */
@@ -91,6 +92,10 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
     store = await openStore(storeUrl);
     let record = options.resume ? await loadRun(store, options.resume) : undefined;
     const isNew = !record;
+    const prefix = options.prefix ?? (record?.config ?? config!).redis.prefix ?? DEFAULT_REDIS_PREFIX;
+    const redisUrls = [options.redisUrl, process.env.REDIS_URL, config?.redis.url];
+    // A cluster without a hash-tagged prefix fails now, not after planning.
+    checkRedisPrefix(redisUrls, prefix);
     if (!record) {
       let synth: ReturnType<RunProgress['counter']> | undefined;
       const teacherFile = await teacherWeightsFile(config!);
@@ -107,9 +112,8 @@ export async function trainRun(options: TrainRunOptions): Promise<RunOutcome> {
       });
     }
 
-    const prefix = options.prefix ?? record.config.redis.prefix ?? DEFAULT_REDIS_PREFIX;
     services = await startServices({
-      redisUrls: [options.redisUrl, process.env.REDIS_URL, config?.redis.url],
+      redisUrls,
       prefix,
       storeUrl,
       localWorkers: options.localWorkers,

@@ -62,5 +62,9 @@ describe('createLogger', () => {
     assert.equal(maskUrlCredentials('{"u":"rediss://u:pw@h","v":"x@y"}'), '{"u":"rediss://***@h","v":"x@y"}');
     assert.equal(scrub('a "quo\\"te" b', ['quo"te']), 'a "***" b');
     assert.deepEqual(knownSecrets({ REDIS_PASSWORD: 'abc' }), [], 'values too short to hide are left alone');
+    // A cluster URL's host list is no URL host: its password is found all the same.
+    assert.deepEqual(knownSecrets({}, ['redis+cluster://u:p%40ss-word@h1:7000,h2:7000']), ['p%40ss-word', 'p@ss-word']);
+    assert.deepEqual(knownSecrets({}, ['rediss+cluster://just-a-user@h1:7000']), []);
+    assert.equal(maskUrlCredentials('at redis+cluster://:pw@h1:1,h2:2 now'), 'at redis+cluster://***@h1:1,h2:2 now');
   });
 });

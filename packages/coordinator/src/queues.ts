@@ -3,11 +3,16 @@
  * and kept, and how queues are opened under a key prefix.
  */
 import { FlowProducer, Queue, type JobsOptions } from 'bullmq';
-import { QUEUE_NAMES, type QueueName, type RedisConnectionOptions } from '@pmamba/protocol';
+import { Cluster } from 'ioredis';
+import { QUEUE_NAMES, checkClusterPrefix, type QueueName, type RedisConnectionOptions } from '@pmamba/protocol';
 
 /** Where the queues live: a Redis connection and the prefix of every BullMQ key. */
 export interface QueueTarget {
-  connection: RedisConnectionOptions;
+  /**
+   * One Redis node's options (BullMQ opens a connection per queue), or an ioredis Cluster that
+   * the queues share — its owner closes it; a cluster needs a hash-tagged prefix ({pmamba}).
+   */
+  connection: RedisConnectionOptions | Cluster;
   /** Several deployments (or test runs) share one Redis under different prefixes. */
   prefix: string;
 }
@@ -63,8 +68,14 @@ export interface Queues {
   close(): Promise<void>;
 }
 
+/** E_REDIS_PREFIX when the target is a Redis Cluster and its prefix has no hash tag. */
+export function checkQueueTarget(target: QueueTarget): void {
+  if (target.connection instanceof Cluster) checkClusterPrefix(target.prefix);
+}
+
 /** Opens one Queue per job kind and a FlowProducer, all under `target.prefix`. */
 export function openQueues(target: QueueTarget): Queues {
+  checkQueueTarget(target);
   const opts = { connection: target.connection, prefix: target.prefix };
   const byName = Object.fromEntries(Object.values(QUEUE_NAMES).map((name) => [name, new Queue(name, opts)])) as Record<QueueName, Queue>;
   const flows = new FlowProducer(opts);

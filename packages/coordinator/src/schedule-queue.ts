@@ -6,7 +6,7 @@
  */
 import { Queue, defaultRepeatStrategy, type JobSchedulerTemplateOptions, type RepeatOptions } from 'bullmq';
 import { SCHEDULE_QUEUE, isTimeZone, type FiringPayload, type Schedule, type ScheduleFiring, type ScheduleTiming } from '@pmamba/protocol';
-import type { QueueTarget } from './queues.ts';
+import { checkQueueTarget, type QueueTarget } from './queues.ts';
 import { ScheduleError } from './errors.ts';
 
 const DAY_S = 24 * 3600;
@@ -20,6 +20,7 @@ const FIRING_JOB_OPTIONS: JobSchedulerTemplateOptions = {
 };
 
 export function openScheduleQueue(target: QueueTarget): Queue<FiringPayload> {
+  checkQueueTarget(target);
   const queue = new Queue<FiringPayload>(SCHEDULE_QUEUE, { connection: target.connection, prefix: target.prefix });
   // Connection errors are retried by ioredis; callers see them as failed commands.
   queue.on('error', () => undefined);

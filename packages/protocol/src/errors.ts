@@ -13,7 +13,8 @@ export type ProtocolErrorCode =
   | 'E_MANIFEST_INVALID' // a run record or manifest does not match its schema
   | 'E_QUEUE_UNKNOWN' // a queue name that is not one of QUEUE_NAMES
   | 'E_STORE_KEY' // a store key cannot be built: an id, round or name that is not one key segment
-  | 'E_REDIS_URL'; // a Redis URL that cannot be used
+  | 'E_REDIS_URL' // a Redis URL that cannot be used
+  | 'E_REDIS_PREFIX'; // a BullMQ prefix the Redis cannot use (a cluster without a {hash tag})
 
 /** One problem, at a dotted field path (`training.batchSize`, `shards.0.items`). */
 export interface FieldIssue {

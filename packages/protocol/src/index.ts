@@ -40,8 +40,10 @@ export { parseSweepManifest, SWEEP_RUN_STATUSES } from './sweep-manifest.ts';
 export type { SweepManifest, SweepRun, SweepRunStatus } from './sweep-manifest.ts';
 export { expandSweep } from './sweep.ts';
 export type { SweepVariant } from './sweep.ts';
-export { redisConnectionFromUrl } from './connection.ts';
-export type { RedisConnectionOptions } from './connection.ts';
+export {
+  redisConnectionFromUrl, parseRedisUrl, isClusterUrl, hasClusterScheme, prefixHashTag, checkClusterPrefix,
+} from './connection.ts';
+export type { RedisConnectionOptions, RedisClusterConnectionOptions, RedisNode, ParsedRedisUrl } from './connection.ts';
 export {
   SCHEDULE_OVERLAPS, FINAL_FIRING_STATUSES, parseSchedule, parseScheduleFiring, parseFiringPayload, scheduleRunId,
   parseEvery, formatEvery, describeTiming, isTimeZone,

@@ -28,6 +28,7 @@ import {
 } from './primitives.ts';
 import { SweepSchema } from './sweep-schema.ts';
 import { METRIC_NAMES } from './metrics.ts';
+import { hasClusterScheme, prefixHashTag } from './connection.ts';
 
 export const DATASET_FORMATS = ['auto', 'mvtec', 'visa', 'mvtec-ad2', 'btad', 'folder'] as const;
 export const BAD_IMAGE_POLICIES = ['fail', 'skip'] as const;
@@ -292,16 +293,32 @@ export const StoreSectionSchema = z.strictObject({
     .default(DEFAULT_STORE_URL),
 });
 
-const REDIS_URL_MESSAGE = 'expected redis://[user:password@]host[:port][/db] or rediss://… for TLS';
-export const RedisSectionSchema = z.strictObject({
-  /** `--redis` and REDIS_URL override it. Default: a private redis-server started by the CLI. */
-  url: z.string({ error: REDIS_URL_MESSAGE }).regex(/^rediss?:\/\/[^\s]+$/, { error: REDIS_URL_MESSAGE }).optional(),
-  /** Prefix of every BullMQ key, so several deployments can share one Redis. Default: pmamba. */
-  prefix: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: "expected 1-64 letters, digits, '_', '.' or '-'" })
-    .default(DEFAULT_REDIS_PREFIX),
-});
+const REDIS_URL_MESSAGE =
+  'expected redis://[user:password@]host[:port][/db] (rediss://… for TLS) or redis+cluster://[user:password@]host[:port][,host[:port]…] (rediss+cluster://… for TLS)';
+const REDIS_PREFIX_MESSAGE = "expected 1-64 letters, digits, '_', '.' or '-', with at most one {hash tag} (e.g. {pmamba}, which a Redis Cluster needs)";
+export const RedisSectionSchema = z
+  .strictObject({
+    /** `--redis` and REDIS_URL override it. Default: a private redis-server started by the CLI. */
+    url: z.string({ error: REDIS_URL_MESSAGE }).regex(/^rediss?(\+cluster)?:\/\/\S+$/i, { error: REDIS_URL_MESSAGE }).optional(),
+    /**
+     * Prefix of every BullMQ key, so several deployments can share one Redis. A Redis Cluster
+     * needs it hash-tagged ({pmamba}): then every key of every queue is in the tag's slot.
+     * Default: pmamba.
+     */
+    prefix: z
+      .string()
+      .regex(/^(?=.{1,64}$)[A-Za-z0-9_.-]*(\{[A-Za-z0-9_.-]+\}[A-Za-z0-9_.-]*)?$/, { error: REDIS_PREFIX_MESSAGE })
+      .default(DEFAULT_REDIS_PREFIX),
+  })
+  .superRefine((r, ctx) => {
+    if (r.url !== undefined && hasClusterScheme(r.url) && prefixHashTag(r.prefix) === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['prefix'],
+        message: `a Redis Cluster (redis.url) needs a hash-tagged prefix: use '{${r.prefix}}' (the workers' --prefix too)`,
+      });
+    }
+  });
 
 /**
  * The model block resolved with @pmamba/model's own schema (preset + overrides) and checked

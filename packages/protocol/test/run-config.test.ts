@@ -60,6 +60,14 @@ describe('run config schema', () => {
     assert.deepEqual(c.redis, { prefix: 'pmamba' });
   });
 
+  it('takes a hash-tagged Redis prefix, and a cluster URL with one', () => {
+    for (const prefix of ['{pmamba}', '{pmamba}-staging', 'team.{pm}']) {
+      assert.equal(parseRunConfig({ ...minimal, redis: { prefix } }).redis.prefix, prefix);
+    }
+    const c = parseRunConfig({ ...minimal, redis: { url: 'rediss+cluster://:pw@a.example:6380,b.example:6380', prefix: '{pmamba}' } });
+    assert.deepEqual(c.redis, { url: 'rediss+cluster://:pw@a.example:6380,b.example:6380', prefix: '{pmamba}' });
+  });
+
   it('scales the default learning rate with the batch size, like the paper', () => {
     assert.equal(parseRunConfig({ ...minimal, training: { ...minimal.training, batchSize: 32 } }).training.lr, 0.01);
     assert.equal(parseRunConfig({ ...minimal, training: { ...minimal.training, batchSize: 32, lr: 0.001 } }).training.lr, 0.001);
@@ -128,7 +136,18 @@ describe('run config schema', () => {
       [{ model: { teacher: { batchNorm: 'frozen' } } }, 'model.teacher.batchNorm', 'expected one of "calibrate", "keep", got "frozen"'],
       [{ model: { teacher: { calibrationImages: 0 } } }, 'model.teacher.calibrationImages', 'expected a positive integer, got 0'],
       [{ store: { url: 's3://B/x' } }, 'store.url', 'expected file://PATH (e.g. file://./artifacts) or s3://BUCKET/PREFIX, got "s3://B/x"'],
-      [{ redis: { url: 'localhost:6379' } }, 'redis.url', 'expected redis://[user:password@]host[:port][/db] or rediss://… for TLS, got "localhost:6379"'],
+      [
+        { redis: { url: 'localhost:6379' } },
+        'redis.url',
+        'expected redis://[user:password@]host[:port][/db] (rediss://… for TLS) or redis+cluster://[user:password@]host[:port][,host[:port]…] (rediss+cluster://… for TLS), got "localhost:6379"',
+      ],
+      [{ redis: { prefix: 'pm{x' } }, 'redis.prefix', "expected 1-64 letters, digits, '_', '.' or '-', with at most one {hash tag} (e.g. {pmamba}, which a Redis Cluster needs), got \"pm{x\""],
+      [{ redis: { prefix: '{a}{b}' } }, 'redis.prefix', "expected 1-64 letters, digits, '_', '.' or '-', with at most one {hash tag} (e.g. {pmamba}, which a Redis Cluster needs), got \"{a}{b}\""],
+      [
+        { redis: { url: 'redis+cluster://10.0.0.1:7000,10.0.0.2:7000' } },
+        'redis.prefix',
+        "a Redis Cluster (redis.url) needs a hash-tagged prefix: use '{pmamba}' (the workers' --prefix too)",
+      ],
       [{ run: { id: 'my run' } }, 'run.id', "expected an id of 1-128 letters, digits, '_' or '-', starting with a letter or digit, got \"my run\""],
       [{ version: 2 }, 'version', 'expected 1, got 2'],
       [{ extras: true }, 'extras', 'unknown field (known: version, run, dataset, model, training, evaluation, store, redis, sweep)'],

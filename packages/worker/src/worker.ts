@@ -13,8 +13,9 @@
  * other worker once its lock expires, and resumes from its checkpoint.
  */
 import { Worker, type Job } from 'bullmq';
+import { Cluster } from 'ioredis';
 import type { BackendChoice } from '@pmamba/model/spec';
-import { QUEUE_NAMES, type QueueName, type RedisConnectionOptions } from '@pmamba/protocol';
+import { QUEUE_NAMES, checkClusterPrefix, type QueueName, type RedisConnectionOptions } from '@pmamba/protocol';
 import { childEnv } from './child-env.ts';
 import { WorkerError } from './errors.ts';
 import { childExecArgv } from './exec-argv.ts';
@@ -28,7 +29,11 @@ export const PROCESSORS = {
 export type WorkerQueue = keyof typeof PROCESSORS;
 
 export interface WorkerOptions {
-  connection: RedisConnectionOptions;
+  /**
+   * One Redis node's options, or an ioredis Cluster (the workers share it and duplicate it for
+   * their blocking commands; its owner closes it). A cluster needs a hash-tagged prefix.
+   */
+  connection: RedisConnectionOptions | Cluster;
   /** BullMQ key prefix; the coordinator's. */
   prefix: string;
   /** Artifact store URL (file://… or s3://…); must be the coordinator's store. */
@@ -82,6 +87,7 @@ function positive(name: string, value: number | undefined, fallback: number): nu
 /** Starts the workers; resolves once each has connected to Redis. */
 export async function startWorker(options: WorkerOptions): Promise<WorkerHandle> {
   const queues = options.queues ?? (Object.keys(PROCESSORS) as WorkerQueue[]);
+  if (options.connection instanceof Cluster) checkClusterPrefix(options.prefix);
   const gpus = options.gpus ?? [];
   if (gpus.some((g) => !/^\d+$/.test(g))) throw new WorkerError('E_WORKER_OPTIONS', `--gpus takes device numbers like 0,1; got ${gpus.join(',')}`);
   const concurrency = gpus.length > 0 ? 1 : positive('--concurrency', options.concurrency, 1);

@@ -27,7 +27,7 @@ export const dashboardCommand: CommandModule<object, DashboardArgs> = {
       .option('port', { type: 'number', default: 3000, describe: 'port to listen on' })
       .option('host', { type: 'string', default: '127.0.0.1', describe: 'interface to listen on (0.0.0.0: every one; then use --basic-auth)' })
       .option('basic-auth', { type: 'string', describe: 'USER:PASSWORD required of every request (default: PMAMBA_DASHBOARD_AUTH; the environment keeps it out of `ps`)' })
-      .option('redis', { type: 'string', describe: 'Redis URL (default: REDIS_URL)' })
+      .option('redis', { type: 'string', describe: 'Redis URL: redis[s]://HOST:PORT, or redis[s]+cluster://HOST:PORT,HOST:PORT for a cluster (default: REDIS_URL)' })
       .option('prefix', { type: 'string', default: DEFAULT_REDIS_PREFIX, describe: 'BullMQ key prefix (the coordinator\'s redis.prefix)' })
       .option('writable', { type: 'boolean', default: false, describe: 'allow retrying, removing and cleaning jobs and pausing queues (default: read-only)' }) as unknown as Argv<DashboardArgs>,
   handler: async (args) => {
@@ -37,7 +37,7 @@ export const dashboardCommand: CommandModule<object, DashboardArgs> = {
     const { startDashboard, DASHBOARD_QUEUES } = await import('../dashboard/server.ts');
     const authSpec = args.basicAuth ?? process.env.PMAMBA_DASHBOARD_AUTH;
     const auth = authSpec ? parseCredentials(authSpec, args.basicAuth ? '--basic-auth' : 'PMAMBA_DASHBOARD_AUTH') : undefined;
-    const redis = await resolveRedis([args.redis, process.env.REDIS_URL], { allowPrivate: false });
+    const redis = await resolveRedis([args.redis, process.env.REDIS_URL], { allowPrivate: false, prefix: args.prefix });
     const log = (line: string) => process.stderr.write(`pmamba dashboard: ${line}\n`);
     let dashboard;
     try {
@@ -55,6 +55,7 @@ export const dashboardCommand: CommandModule<object, DashboardArgs> = {
       process.once('SIGTERM', () => done());
     });
     await dashboard.close();
+    await redis.stop();
     log('stopped');
   },
 };

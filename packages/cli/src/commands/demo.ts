@@ -31,7 +31,7 @@ export const demoCommand: CommandModule<object, DemoArgs> = {
     (y as Argv<object>)
       .option('config', { alias: 'c', type: 'string', describe: 'run config (default: configs/quickstart.yaml)' })
       .option('workers', { type: 'number', default: 2, describe: 'worker processes to start' })
-      .option('redis', { type: 'string', describe: 'Redis URL (default: REDIS_URL, else a private redis-server)' })
+      .option('redis', { type: 'string', describe: 'Redis URL: redis[s]://HOST:PORT, or redis[s]+cluster://HOST:PORT,HOST:PORT for a cluster (default: REDIS_URL, else a private redis-server)' })
       .option('store', { type: 'string', describe: "artifact store (default: the config's)" })
       .option('report', { type: 'string', default: '.pmamba/demo-report', describe: 'folder for report.{md,csv,json,html}' })
       .option('backend', { choices: ['auto', ...BACKENDS] as BackendChoice[], default: 'auto' as BackendChoice }) as unknown as Argv<DemoArgs>,

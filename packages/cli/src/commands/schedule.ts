@@ -61,8 +61,9 @@ async function onTarget<T>(args: TargetArgs, defaults: { store: string; prefix: 
   let redis: RedisService | undefined;
   try {
     const url = [args.redis, process.env.REDIS_URL].find((u) => u !== undefined && u !== '');
-    redis = url === undefined ? undefined : await resolveRedis([url], { allowPrivate: false });
-    return await f(store, redis, args.prefix ?? defaults.prefix);
+    const prefix = args.prefix ?? defaults.prefix;
+    redis = url === undefined ? undefined : await resolveRedis([url], { allowPrivate: false, prefix });
+    return await f(store, redis, prefix);
   } finally {
     await redis?.stop();
     await store.close();

@@ -11,6 +11,7 @@ import { BACKENDS, type BackendChoice } from '@pmamba/model/spec';
 import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL, type ScheduleFiring } from '@pmamba/protocol';
 import { openStore } from '@pmamba/store';
 import { startServices } from '../services.ts';
+import { shellPrefix } from '../redis.ts';
 import { RepeatLimiter } from '../repeat-limiter.ts';
 import { teacherWeightsFile } from '../teacher-file.ts';
 import { absoluteStoreUrl } from '../train-run.ts';
@@ -70,7 +71,7 @@ export const schedulerCommand: CommandModule<object, SchedulerArgs> = {
   builder: (y) =>
     (y as Argv<object>)
       .option('store', { type: 'string', default: DEFAULT_STORE_URL, describe: 'artifact store of the schedules and runs: file://DIR or s3://BUCKET/PREFIX' })
-      .option('redis', { type: 'string', describe: 'Redis URL (default: REDIS_URL; with --local-workers and none, a private redis-server)' })
+      .option('redis', { type: 'string', describe: 'Redis URL: redis[s]://HOST:PORT, or redis[s]+cluster://HOST:PORT,HOST:PORT for a cluster (default: REDIS_URL; with --local-workers and none, a private redis-server)' })
       .option('prefix', { type: 'string', default: DEFAULT_REDIS_PREFIX, describe: 'BullMQ key prefix, shared with the workers' })
       .option('local-workers', { type: 'number', default: 0, describe: 'worker processes to start here (0: `pmamba worker`s elsewhere serve the runs)' })
       .option('backend', { choices: ['auto', ...BACKENDS] as BackendChoice[], default: 'auto' as BackendChoice, describe: 'compute backend of local workers' })
@@ -91,7 +92,7 @@ export const schedulerCommand: CommandModule<object, SchedulerArgs> = {
     });
     const redis = services.redis;
     if (redis.private) log(`the private redis-server is reachable only from here: \`pmamba schedule\` changes reach this scheduler through the store, within --resync seconds`);
-    const hint = `pmamba worker --redis ${redis.shownUrl} --prefix ${args.prefix} --store ${storeUrl}`;
+    const hint = `pmamba worker --redis ${redis.shownUrl} --prefix ${shellPrefix(args.prefix)} --store ${storeUrl}`;
     // Connection errors repeat on every reconnect: one line per kind and 30 s.
     const warnings = new RepeatLimiter(log);
     const scheduler = new Scheduler({

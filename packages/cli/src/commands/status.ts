@@ -7,7 +7,7 @@
  */
 import type { Argv, CommandModule } from 'yargs';
 import { loadRun } from '@pmamba/coordinator';
-import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL, redisConnectionFromUrl } from '@pmamba/protocol';
+import { DEFAULT_REDIS_PREFIX, DEFAULT_STORE_URL, checkClusterPrefix, isClusterUrl, parseRedisUrl } from '@pmamba/protocol';
 import { openStore } from '@pmamba/store';
 import { pingRedis, shownRedisUrl } from '../redis.ts';
 import { runState, statusText } from '../status/format.ts';
@@ -30,7 +30,7 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
     (y as Argv<object>)
       .positional('run', { type: 'string', demandOption: true, describe: 'run id' })
       .option('store', { type: 'string', default: DEFAULT_STORE_URL, describe: 'artifact store: file://DIR or s3://BUCKET/PREFIX' })
-      .option('redis', { type: 'string', describe: 'Redis URL (default: REDIS_URL, else the run config\'s; none: jobs are not shown)' })
+      .option('redis', { type: 'string', describe: 'Redis URL: redis[s]://HOST:PORT, or redis[s]+cluster://HOST:PORT,HOST:PORT for a cluster (default: REDIS_URL, else the run config\'s; none: jobs are not shown)' })
       .option('prefix', { type: 'string', describe: 'BullMQ key prefix (default: the run config\'s redis.prefix)' })
       .option('json', { type: 'boolean', default: false, describe: 'print JSON' }) as unknown as Argv<StatusArgs>,
   handler: async (args) => {
@@ -45,8 +45,10 @@ export const statusCommand: CommandModule<object, StatusArgs> = {
       if (url === undefined) jobsNote = 'not checked (no Redis URL: give --redis or set REDIS_URL)';
       else {
         try {
+          const parsed = parseRedisUrl(url);
+          if (isClusterUrl(parsed)) checkClusterPrefix(prefix);
           await pingRedis(url);
-          jobs = await readRunJobs(redisConnectionFromUrl(url), prefix, record);
+          jobs = await readRunJobs(parsed, prefix, record);
         } catch (err) {
           // pingRedis' message shows the URL masked; the store's part is still worth printing.
           jobsNote = `not checked: ${(err as Error).message.replace(url, shownRedisUrl(url))}`;

@@ -53,7 +53,7 @@ export const trainCommand: CommandModule<object, TrainArgs> = {
       .option('resume', { type: 'string', describe: 'continue this run from what the store holds (no --config needed)' })
       .option('data', { type: 'string', describe: 'dataset root (MVTec layout), overriding dataset.root' })
       .option('store', { type: 'string', describe: 'artifact store: file://DIR or s3://BUCKET/PREFIX (default: the config\'s, else file://./artifacts)' })
-      .option('redis', { type: 'string', describe: 'Redis URL (default: REDIS_URL, the config\'s, else a private redis-server)' })
+      .option('redis', { type: 'string', describe: 'Redis URL: redis[s]://HOST:PORT, or redis[s]+cluster://HOST:PORT,HOST:PORT for a cluster (default: REDIS_URL, the config\'s, else a private redis-server)' })
       .option('prefix', { type: 'string', describe: 'BullMQ key prefix (default: the config\'s redis.prefix)' })
       .option('report', { type: 'string', describe: 'also write report.{md,csv,json,html} to this folder (untrained model: DIR/untrained/)' })
       .option('run-id', { type: 'string', describe: 'id of the new run (default: run.id, else run-<time>)' })

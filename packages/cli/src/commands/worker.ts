@@ -72,7 +72,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
   describe: 'serve teacher-pretrain, train-shard and evaluate jobs (sandboxed processes) until SIGTERM',
   builder: (y) =>
     (y as Argv<object>)
-      .option('redis', { type: 'string', describe: 'Redis URL (default: REDIS_URL)' })
+      .option('redis', { type: 'string', describe: 'Redis URL: redis[s]://HOST:PORT, or redis[s]+cluster://HOST:PORT,HOST:PORT for a cluster (default: REDIS_URL)' })
       .option('store', { type: 'string', default: DEFAULT_STORE_URL, describe: 'artifact store of the runs: file://DIR or s3://BUCKET/PREFIX' })
       .option('prefix', { type: 'string', default: DEFAULT_REDIS_PREFIX, describe: 'BullMQ key prefix (the coordinator\'s redis.prefix)' })
       .option('concurrency', { type: 'number', default: 1, describe: 'jobs at once per queue, each in its own process (without --gpus)' })
@@ -104,7 +104,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
       secrets: knownSecrets(process.env, [args.redis, process.env.REDIS_URL]),
       base: { worker: name },
     });
-    const redis = await resolveRedis([args.redis, process.env.REDIS_URL], { allowPrivate: false });
+    const redis = await resolveRedis([args.redis, process.env.REDIS_URL], { allowPrivate: false, prefix: args.prefix });
     const storeUrl = absoluteStoreUrl(args.store);
     const log = (line: string, extra: Record<string, unknown> = {}) => logger.info(extra, line);
     // Connection errors repeat on every reconnect of every queue: one line per kind and 30 s.
@@ -161,6 +161,7 @@ export const workerCommand: CommandModule<object, WorkerArgs> = {
       process.on('SIGINT', stop);
     });
     await metrics?.close();
+    await redis.stop();
     log('stopped', { event: 'stopped' });
   },
 };

@@ -11,15 +11,16 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import express from 'express';
-import { Redis } from 'ioredis';
-import { QUEUE_NAMES, SCHEDULE_QUEUE, type RedisConnectionOptions } from '@pmamba/protocol';
+import { QUEUE_NAMES, SCHEDULE_QUEUE } from '@pmamba/protocol';
+import { ownClient, type QueueConnection } from '../redis-client.ts';
 import { basicAuth, type Credentials } from './basic-auth.ts';
 
 /** Every queue pmamba uses under a prefix. */
 export const DASHBOARD_QUEUES: readonly string[] = [...Object.values(QUEUE_NAMES), SCHEDULE_QUEUE];
 
 export interface DashboardOptions {
-  connection: RedisConnectionOptions;
+  /** One node's options, or a Cluster (duplicated: the dashboard closes only its own connections). */
+  connection: QueueConnection;
   prefix: string;
   port: number;
   host: string;
@@ -36,7 +37,7 @@ export interface Dashboard {
 }
 
 export async function startDashboard(o: DashboardOptions): Promise<Dashboard> {
-  const client = new Redis({ ...o.connection, maxRetriesPerRequest: null });
+  const client = ownClient(o.connection, null);
   client.on('error', () => undefined); // bull-board shows a failing Redis on its pages
   const queues = DASHBOARD_QUEUES.map((name) => new Queue(name, { connection: client, prefix: o.prefix }));
   for (const q of queues) q.on('error', () => undefined);

@@ -5,8 +5,8 @@
  * shared by the runs on the same images.
  */
 import { Queue, type JobType } from 'bullmq';
-import { Redis } from 'ioredis';
-import { QUEUE_NAMES, type RedisConnectionOptions, type RunRecord } from '@pmamba/protocol';
+import { QUEUE_NAMES, type ParsedRedisUrl, type RunRecord } from '@pmamba/protocol';
+import { redisClient } from '../redis-client.ts';
 
 /** The states shown, and the BullMQ sets each counts. */
 const STATES = {
@@ -40,8 +40,8 @@ export function belongsToRun(record: RunRecord): (id: string) => boolean {
   return (id) => id.startsWith(`${record.runId}.`) || id === teacher;
 }
 
-export async function readRunJobs(connection: RedisConnectionOptions, prefix: string, record: RunRecord): Promise<RunJobs> {
-  const client = new Redis({ ...connection, maxRetriesPerRequest: 1 });
+export async function readRunJobs(redis: ParsedRedisUrl, prefix: string, record: RunRecord): Promise<RunJobs> {
+  const client = redisClient(redis, { maxRetriesPerRequest: 1 });
   client.on('error', () => undefined);
   const mine = belongsToRun(record);
   const queues = Object.values(QUEUE_NAMES).map((name) => new Queue(name, { connection: client, prefix }));

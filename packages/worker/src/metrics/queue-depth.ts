@@ -5,7 +5,7 @@
  * as the process's workers or coordinator.
  */
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import type { RedisConnectionOptions } from '@pmamba/protocol';
 
 /**
@@ -46,11 +46,12 @@ export function mergeExpositions(texts: readonly string[], kept: ReadonlySet<str
 }
 
 export class QueueDepth {
-  readonly client: Redis;
+  readonly client: Redis | Cluster;
   private readonly queues: Queue[];
 
-  constructor(connection: RedisConnectionOptions, private readonly prefix: string, readonly names: readonly string[]) {
-    this.client = new Redis({ ...connection, maxRetriesPerRequest: null });
+  /** `connection`: one node's options, or a Cluster, duplicated (closing this closes only the duplicate). */
+  constructor(connection: RedisConnectionOptions | Cluster, private readonly prefix: string, readonly names: readonly string[]) {
+    this.client = connection instanceof Cluster ? connection.duplicate() : new Redis({ ...connection, maxRetriesPerRequest: null });
     // Connection errors are reported through /healthz and pmamba_redis_up, not as unhandled events.
     this.client.on('error', () => undefined);
     this.queues = names.map((name) => new Queue(name, { connection: this.client, prefix }));

@@ -4,13 +4,15 @@
  * failures on the prefix, as Redis streams them — instead of a worker's own events.
  */
 import { Queue, QueueEvents } from 'bullmq';
+import type { Cluster } from 'ioredis';
 import type { RedisConnectionOptions } from '@pmamba/protocol';
 import { serveMetrics, type MetricsServer } from './http.ts';
 import { JobMetrics, imagesPerStep } from './job-metrics.ts';
 import { QueueDepth } from './queue-depth.ts';
 
 export interface QueueMetricsOptions {
-  connection: RedisConnectionOptions;
+  /** One Redis node's options, or an ioredis Cluster (its owner closes it). */
+  connection: RedisConnectionOptions | Cluster;
   prefix: string;
   queues: readonly string[];
   port: number;

@@ -4,6 +4,7 @@
  * the queues it serves.
  */
 import type { Job } from 'bullmq';
+import type { Cluster } from 'ioredis';
 import type { RedisConnectionOptions } from '@pmamba/protocol';
 import type { WorkerHandle } from '../worker.ts';
 import { serveMetrics, type MetricsServer } from './http.ts';
@@ -11,7 +12,8 @@ import { JobMetrics, imagesPerStep } from './job-metrics.ts';
 import { QueueDepth } from './queue-depth.ts';
 
 export interface WorkerMetricsOptions {
-  connection: RedisConnectionOptions;
+  /** One Redis node's options, or an ioredis Cluster (its owner closes it). */
+  connection: RedisConnectionOptions | Cluster;
   prefix: string;
   port: number;
   /** Default: 0.0.0.0. */
