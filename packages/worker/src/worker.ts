@@ -12,6 +12,7 @@
  * finish. A job lost with its worker (SIGKILL, power cut) is found by the stall check of any
  * other worker once its lock expires, and resumes from its checkpoint.
  */
+import { availableParallelism } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import { Cluster } from 'ioredis';
 import type { BackendChoice } from '@pmamba/model/spec';
@@ -98,6 +99,8 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const name = options.name ?? `pmamba-${process.env.HOSTNAME ?? 'host'}-${process.pid}`;
   const slots = gpus.length > 0 ? gpus.map((g) => ({ slot: `gpu${g}`, env: { CUDA_VISIBLE_DEVICES: g } })) : [{ slot: 'cpu', env: {} }];
   const emit = (e: WorkerEvent) => options.onEvent?.(e);
+  // Each job process computes on PMAMBA_THREADS threads; unset, `concurrency` of them share the cores.
+  const threads = process.env.PMAMBA_THREADS ?? process.env.PMAMBA_SCAN_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / concurrency)));
 
   const workers: { worker: Worker; queue: WorkerQueue }[] = [];
   for (const { slot, env } of slots) {
@@ -112,7 +115,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
         maxStalledCount,
         workerForkOptions: {
           execArgv,
-          env: { ...process.env, ...env, ...childEnv({ storeUrl: options.storeUrl, backend: options.backend ?? 'auto' }) },
+          env: { ...process.env, PMAMBA_THREADS: threads, ...env, ...childEnv({ storeUrl: options.storeUrl, backend: options.backend ?? 'auto' }) },
         },
       });
       const started = new Map<string, number>();
