@@ -9,10 +9,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { loadBatch, openDataset } from '@pmamba/data';
-import { PyramidMamba, TeacherPretrainer, Trainer, calibrateEncoder, imageScore, inferAnomalyMaps, cosineDistance, gaussianStem, presetConfig, useBackend, mulberry32 } from '@pmamba/model';
+import { PyramidMamba, TeacherPretrainer, saveCheckpoint, loadCheckpoint, Trainer, calibrateEncoder, imageScore, inferAnomalyMaps, cosineDistance, gaussianStem, presetConfig, useBackend, mulberry32 } from '@pmamba/model';
 import { computeAllMetrics, rankScores, auroc } from '@pmamba/metrics';
 import { machineLine } from '../machine.ts';
+import { fitResidualGauss, residualGaussScores } from './residual-gauss.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -32,6 +34,11 @@ const { values: a } = parseArgs({
     classes: { type: 'string' },
     stem: { type: 'string', default: 'random' },
     'stem-sigmas': { type: 'string', default: '0.5,1,2' },
+    'residual-gauss': { type: 'boolean', default: false },
+    save: { type: 'string' },
+    'rg-scales': { type: 'string', default: '0,1,2' },
+    load: { type: 'string' },
+    shrink: { type: 'string', default: '0.01' },
   },
 });
 const size = Number(a.size);
@@ -47,7 +54,9 @@ const nTrain = train.samples.length;
 const per = 3 * size * size;
 console.log(`${index.classes.length} classes, ${nTrain} training images at ${size}² (${secs()} s)`);
 
-const model = new PyramidMamba(presetConfig('small', { noiseStd: Number(a.noise) }), seed);
+// --load: the trained model of an earlier run's --save (teacher, BatchNorm statistics and
+// student), so scoring variants skip the training.
+const model = a.load ? loadCheckpoint(readFileSync(a.load), { source: a.load }).model : new PyramidMamba(presetConfig('small', { noiseStd: Number(a.noise) }), seed);
 const rand = mulberry32(seed);
 const pick = (k: number) => {
   const out = new Float32Array(k * per);
@@ -59,22 +68,24 @@ const pick = (k: number) => {
 };
 const nhwc = (x: Float32Array, k: number) => tf.tidy(() => tf.transpose(tf.tensor4d(x, [k, 3, size, size]), [0, 2, 3, 1]) as tf.Tensor4D);
 
-if (a.stem === 'gauss') gaussianStem(model, a['stem-sigmas']!.split(',').map(Number));
-if (a.teacher === 'pretext') {
-  const pre = new TeacherPretrainer(model, { lr: Number(a['pretrain-lr']), seed, frozenStages: Number(a.frozen) });
-  const bs = Number(a['pretrain-batch']);
-  const steps = Number(a['pretrain-steps']);
-  let avg = 0;
-  for (let s = 0; s < steps; s++) {
-    const r = pre.step(pick(bs), bs, size, train.images, nTrain);
-    avg = s === 0 ? r.loss : 0.95 * avg + 0.05 * r.loss;
-    if ((s + 1) % 25 === 0) console.log(`pretrain ${s + 1}/${steps} loss ${avg.toFixed(4)} (${secs()} s)`);
+if (!a.load) {
+  if (a.stem === 'gauss') gaussianStem(model, a['stem-sigmas']!.split(',').map(Number));
+  if (a.teacher === 'pretext') {
+    const pre = new TeacherPretrainer(model, { lr: Number(a['pretrain-lr']), seed, frozenStages: Number(a.frozen) });
+    const bs = Number(a['pretrain-batch']);
+    const steps = Number(a['pretrain-steps']);
+    let avg = 0;
+    for (let s = 0; s < steps; s++) {
+      const r = pre.step(pick(bs), bs, size, train.images, nTrain);
+      avg = s === 0 ? r.loss : 0.95 * avg + 0.05 * r.loss;
+      if ((s + 1) % 25 === 0) console.log(`pretrain ${s + 1}/${steps} loss ${avg.toFixed(4)} (${secs()} s)`);
+    }
+    pre.dispose();
   }
-  pre.dispose();
+  // Calibrate BatchNorm on clean images.
+  calibrateEncoder(model, train.images, Math.min(nTrain, 256), size);
+  console.log(`teacher ready (${secs()} s)`);
 }
-// Calibrate BatchNorm on clean images.
-calibrateEncoder(model, train.images, Math.min(nTrain, 256), size);
-console.log(`teacher ready (${secs()} s)`);
 
 const evaluate = async (label: string) => {
   const rows: string[] = [];
@@ -114,15 +125,35 @@ const evaluate = async (label: string) => {
   console.log(`${'mean'.padEnd(14)} ${means.map((v) => (100 * v).toFixed(1).padStart(6)).join(' ')}  (${secs()} s)`);
 };
 
-await evaluate('untrained student');
-const trainer = new Trainer(model, { lr: Number(a.lr), seed });
-const bs = Number(a.batch);
-const steps = Number(a.steps);
-for (let s = 0; s < steps; s++) {
-  const x = nhwc(pick(bs), bs);
-  const r = trainer.step(x);
-  x.dispose();
-  if ((s + 1) % 40 === 0) console.log(`student ${s + 1}/${steps} loss ${r.loss.toFixed(4)} (${secs()} s)`);
+if (!a.load) {
+  await evaluate('untrained student');
+  const trainer = new Trainer(model, { lr: Number(a.lr), seed });
+  const bs = Number(a.batch);
+  const steps = Number(a.steps);
+  for (let s = 0; s < steps; s++) {
+    const x = nhwc(pick(bs), bs);
+    const r = trainer.step(x);
+    x.dispose();
+    if ((s + 1) % 40 === 0) console.log(`student ${s + 1}/${steps} loss ${r.loss.toFixed(4)} (${secs()} s)`);
+  }
+  if (a.save) writeFileSync(a.save, saveCheckpoint(model));
 }
 await evaluate('trained');
+if (a['residual-gauss']) {
+  const fit = fitResidualGauss(model, train.images, nTrain, size, nhwc, Number(a.shrink));
+  console.log(`\n[residual Gaussian, scales ${a['rg-scales']}, fitted on the ${nTrain} training images; typical ${fit.typical.map((t) => t.toFixed(1)).join(' ')}] (${secs()} s)`);
+  let mean = 0;
+  let meanP = 0;
+  for (const cls of index.classes) {
+    const test = await loadBatch(cls.test, { size });
+    const n = test.samples.length;
+    const r = residualGaussScores(model, fit, test.images, n, size, nhwc, Number(a.sigma), a['rg-scales']!.split(',').map(Number));
+    const m = computeAllMetrics({ scores: r.scores, labels: test.labels, maps: r.maps, masks: test.masks, shape: [n, size, size] }).metrics;
+    const scales = r.perScale.map((s) => (100 * auroc(rankScores(s, test.labels))).toFixed(1));
+    mean += m.i_auroc / index.classes.length;
+    meanP += m.p_auroc / index.classes.length;
+    console.log(`${cls.name.padEnd(14)} ${(100 * m.i_auroc).toFixed(1).padStart(6)} ${(100 * m.p_auroc).toFixed(1).padStart(6)}   scales ${scales.join(' ')}`);
+  }
+  console.log(`${'mean'.padEnd(14)} ${(100 * mean).toFixed(1).padStart(6)} ${(100 * meanP).toFixed(1).padStart(6)}  (${secs()} s)`);
+}
 process.exit(0);
