@@ -22,8 +22,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import { loadBatch, openDataset } from '@pmamba/data';
-import { PyramidMamba, Trainer, calibrateEncoder, imageScore, inferAnomalyMaps, cosineDistance, gaussianStem, presetConfig, useBackend, mulberry32, nchwToNhwc } from '@pmamba/model';
-import { computeAllMetrics, rankScores, auroc } from '@pmamba/metrics';
+import { PyramidMamba, Trainer, calibrateEncoder, gaussianStem, presetConfig, useBackend, mulberry32, nchwToNhwc } from '@pmamba/model';
+import { rankScores, auroc } from '@pmamba/metrics';
 import { ParamRegistry } from '../../packages/model/src/params.ts';
 import { AdamW, type NamedVariable } from '../../packages/model/src/optim/adamw.ts';
 import { clipGradNorm } from '../../packages/model/src/optim/clip-grad-norm.ts';
@@ -32,6 +32,7 @@ import { encoderChannels } from '../../packages/model/src/config.ts';
 import { matMul } from '../../packages/model/src/ops/matmul.ts';
 import { nearestDistances } from '../baselines/nearest-neighbours.ts';
 import { machineLine } from '../machine.ts';
+import { printEvaluationTable } from './evaluation-table.ts';
 import { textureTargets } from './texture-targets.ts';
 
 const { values: a } = parseArgs({
@@ -222,42 +223,7 @@ const teacherKnn = async () => {
 };
 if (a.knn) await teacherKnn();
 
-const evaluate = async (label: string) => {
-  const rows: string[] = [];
-  const means = [0, 0, 0, 0, 0];
-  for (const cls of index.classes) {
-    const test = await loadBatch(cls.test, { size });
-    const n = test.samples.length;
-    const out = inferAnomalyMaps(model, test.images, n, size, { sigma: Number(a.sigma), batchSize: 8 });
-    const m = computeAllMetrics({ scores: out.scores, labels: test.labels, maps: out.maps, masks: test.masks, shape: [n, size, size] }).metrics;
-    const plane = size * size;
-    const top = Float32Array.from({ length: n }, (_, i) => imageScore(out.maps.subarray(i * plane, (i + 1) * plane), 0.01));
-    const topAuroc = auroc(rankScores(top, test.labels));
-    const vals = [m.i_auroc, topAuroc, m.p_auroc, m.au_pro, m.mad];
-    const perScale: string[] = [];
-    {
-      const maxes: number[][] = [[], [], []];
-      for (let at = 0; at < n; at += 8) {
-        const k = Math.min(8, n - at);
-        const x = nhwc(test.images.slice(at * per, (at + k) * per), k);
-        const { teacher, student } = model.forward(x);
-        x.dispose();
-        teacher.forEach((t, si) => {
-          const d = cosineDistance(t, student[si]);
-          const hw = t.shape[1] * t.shape[2];
-          for (let i = 0; i < k; i++) maxes[si].push(Math.max(...d.subarray(i * hw, (i + 1) * hw)));
-        });
-        tf.dispose([teacher, student]);
-      }
-      for (const mx of maxes) perScale.push((100 * auroc(rankScores(Float32Array.from(mx), test.labels))).toFixed(1));
-    }
-    vals.forEach((v, i) => (means[i] += v / index.classes.length));
-    rows.push(`${cls.name.padEnd(14)} ${vals.map((v) => (100 * v).toFixed(1).padStart(6)).join(' ')}   scales ${perScale.join(' ')}`);
-  }
-  console.log(`\n[${label}] class          I-AUROC top1%  P-AUROC AU-PRO  mAD`);
-  for (const r of rows) console.log(r);
-  console.log(`${'mean'.padEnd(14)} ${means.map((v) => (100 * v).toFixed(1).padStart(6)).join(' ')}  (${secs()} s)`);
-};
+const evaluate = (label: string) => printEvaluationTable(model, index, label, { size, sigma: Number(a.sigma), nhwc, secs });
 
 await evaluate('untrained student');
 const trainer = new Trainer(model, { lr: Number(a.lr), seed });
