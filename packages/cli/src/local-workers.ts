@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { availableParallelism } from 'node:os';
+import { threadsPerProcess } from '@pmamba/model/spec';
 import { childExecArgv } from '@pmamba/worker';
 
 export interface LocalWorkerOptions {
@@ -31,7 +31,7 @@ const MAIN = fileURLToPath(new URL('./main.ts', import.meta.url));
 export function startLocalWorkers(options: LocalWorkerOptions): LocalWorkers {
   const execArgv = childExecArgv(process.execArgv, import.meta.resolve('tsx'));
   // Share the cores between the local workers' compute threads (scan pool, wasm) instead of each taking all.
-  const threads = process.env.PMAMBA_THREADS ?? process.env.PMAMBA_SCAN_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / options.count)));
+  const threads = threadsPerProcess(options.count);
   const processes = Array.from({ length: options.count }, (_, i) => {
     const child = spawn(
       process.execPath,

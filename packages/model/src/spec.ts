@@ -12,6 +12,7 @@
  * ```
  */
 export { BACKENDS, type BackendChoice, type BackendName } from './backend-names.ts';
+export { THREADS_ENV, threadsPerProcess } from './threads/compute-threads.ts';
 export {
   ENCODER_ARCHS, ModelConfigSchema, PRESETS, PRESET_NAMES, checkImageSize, parseModelConfig, presetConfig,
   type EncoderArch, type ModelConfig, type ModelConfigInput, type PresetName,

@@ -12,10 +12,9 @@
  * finish. A job lost with its worker (SIGKILL, power cut) is found by the stall check of any
  * other worker once its lock expires, and resumes from its checkpoint.
  */
-import { availableParallelism } from 'node:os';
 import { Worker, type Job } from 'bullmq';
 import { Cluster } from 'ioredis';
-import type { BackendChoice } from '@pmamba/model/spec';
+import { threadsPerProcess, type BackendChoice } from '@pmamba/model/spec';
 import { QUEUE_NAMES, checkClusterPrefix, type QueueName, type RedisConnectionOptions } from '@pmamba/protocol';
 import { childEnv } from './child-env.ts';
 import { WorkerError } from './errors.ts';
@@ -100,7 +99,7 @@ export async function startWorker(options: WorkerOptions): Promise<WorkerHandle>
   const slots = gpus.length > 0 ? gpus.map((g) => ({ slot: `gpu${g}`, env: { CUDA_VISIBLE_DEVICES: g } })) : [{ slot: 'cpu', env: {} }];
   const emit = (e: WorkerEvent) => options.onEvent?.(e);
   // Each job process computes on PMAMBA_THREADS threads; unset, `concurrency` of them share the cores.
-  const threads = process.env.PMAMBA_THREADS ?? process.env.PMAMBA_SCAN_THREADS ?? String(Math.max(1, Math.floor(availableParallelism() / concurrency)));
+  const threads = threadsPerProcess(concurrency);
 
   const workers: { worker: Worker; queue: WorkerQueue }[] = [];
   for (const { slot, env } of slots) {

@@ -25,3 +25,11 @@ export function computeThreads(): number {
   }
   return availableParallelism();
 }
+
+/**
+ * PMAMBA_THREADS for each of `processes` compute processes started together on this machine: the
+ * setting when given (either name), else the cores split between them (at least 1 each).
+ */
+export function threadsPerProcess(processes: number): string {
+  return process.env[THREADS_ENV] || process.env[OLD_THREADS_ENV] || String(Math.max(1, Math.floor(availableParallelism() / processes)));
+}
