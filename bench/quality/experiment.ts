@@ -11,11 +11,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadBatch, openDataset } from '@pmamba/data';
-import { PyramidMamba, TeacherPretrainer, saveCheckpoint, loadCheckpoint, Trainer, calibrateEncoder, gaussianStem, presetConfig, useBackend, mulberry32 } from '@pmamba/model';
+import { PyramidMamba, TeacherPretrainer, saveCheckpoint, loadCheckpoint, Trainer, calibrateEncoder, fitResidualGaussian, gaussianStem, inferAnomalyMaps, presetConfig, useBackend, mulberry32, type ResidualGaussian } from '@pmamba/model';
 import { computeAllMetrics, rankScores, auroc } from '@pmamba/metrics';
 import { machineLine } from '../machine.ts';
 import { printEvaluationTable } from './evaluation-table.ts';
-import { fitResidualGauss, residualGaussScores } from './residual-gauss.ts';
 
 const { values: a } = parseArgs({
   options: {
@@ -105,16 +104,20 @@ if (!a.load) {
 }
 await evaluate('trained');
 if (a['residual-gauss']) {
-  const fit = fitResidualGauss(model, train.images, nTrain, size, nhwc, Number(a.shrink));
-  console.log(`\n[residual Gaussian, scales ${a['rg-scales']}, fitted on the ${nTrain} training images; typical ${fit.typical.map((t) => t.toFixed(1)).join(' ')}] (${secs()} s)`);
+  // Fit every scale once; each scale's own map gives its column, the chosen scales the map.
+  const fit = fitResidualGaussian(model, train.images, nTrain, size, { scales: [0, 1, 2], shrinkage: Number(a.shrink) });
+  const chosen = a['rg-scales']!.split(',').map(Number);
+  const only = (scales: number[]): ResidualGaussian => ({ ...fit, gaussians: fit.gaussians.filter((g) => scales.includes(g.scale)) });
+  console.log(`\n[residual Gaussian, scales ${chosen.join(',')}, fitted on the ${nTrain} training images; typical ${fit.gaussians.map((g) => g.typical.toFixed(1)).join(' ')}] (${secs()} s)`);
   let mean = 0;
   let meanP = 0;
   for (const cls of index.classes) {
     const test = await loadBatch(cls.test, { size });
     const n = test.samples.length;
-    const r = residualGaussScores(model, fit, test.images, n, size, nhwc, Number(a.sigma), a['rg-scales']!.split(',').map(Number));
+    const sigma = Number(a.sigma);
+    const r = inferAnomalyMaps(model, test.images, n, size, { sigma, residualGaussian: only(chosen) });
     const m = computeAllMetrics({ scores: r.scores, labels: test.labels, maps: r.maps, masks: test.masks, shape: [n, size, size] }).metrics;
-    const scales = r.perScale.map((s) => (100 * auroc(rankScores(s, test.labels))).toFixed(1));
+    const scales = fit.gaussians.map((g) => (100 * auroc(rankScores(inferAnomalyMaps(model, test.images, n, size, { sigma: 0, residualGaussian: only([g.scale]) }).scores, test.labels))).toFixed(1));
     mean += m.i_auroc / index.classes.length;
     meanP += m.p_auroc / index.classes.length;
     console.log(`${cls.name.padEnd(14)} ${(100 * m.i_auroc).toFixed(1).padStart(6)} ${(100 * m.p_auroc).toFixed(1).padStart(6)}   scales ${scales.join(' ')}`);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureMaps } from './model.ts';
+import { residualGaussianDistance, type ResidualGaussian } from './residual-gaussian.ts';
 
 export interface AnomalyMapOptions {
   /** Output side (the image size). */
@@ -16,6 +17,11 @@ export interface AnomalyMapOptions {
    * highest pixels (less swayed by one noisy pixel; the same as max when it covers one pixel).
    */
   topFraction?: number;
+  /**
+   * Score each location by its residual's Mahalanobis distance under these Gaussians
+   * (residual-gaussian.ts), on the scales they were fitted on, instead of by 1 − cosine on every scale.
+   */
+  residualGaussian?: ResidualGaussian;
 }
 
 /** Per-pixel anomaly maps (N×size×size, float64 math, float32 out) and image scores. */
@@ -27,23 +33,27 @@ export interface AnomalyMaps {
 }
 
 /**
- * 1 − cosine similarity over channels per scale, bilinearly upsampled (align_corners) to the
- * image size, averaged over scales, blurred with a Gaussian (scipy's gaussian_filter: truncate
- * 4, mode reflect); the image score is the map's max, or the mean of its top fraction.
+ * 1 − cosine similarity over channels per scale (or the residual-Gaussian distance on its
+ * scales), bilinearly upsampled (align_corners) to the image size, averaged over scales, blurred
+ * with a Gaussian (scipy's gaussian_filter: truncate 4, mode reflect); the image score is the
+ * map's max, or the mean of its top fraction.
  */
 export function anomalyMaps(teacher: FeatureMaps, student: FeatureMaps, opts: AnomalyMapOptions): AnomalyMaps {
   const { size } = opts;
   const sigma = opts.sigma ?? 4;
   const n = teacher[0].shape[0];
   const acc = new Float64Array(n * size * size);
-  for (let s = 0; s < teacher.length; s++) {
-    const d = cosineDistance(teacher[s], student[s]);
+  const rg = opts.residualGaussian;
+  const scales = rg ? rg.gaussians.map((g) => g.scale) : teacher.map((_, s) => s);
+  scales.forEach((s, k) => {
+    if (s >= teacher.length) throw new RangeError(`anomaly map: the residual Gaussian was fitted on scale ${s}; the model has ${teacher.length} feature scales`);
+    const d = rg ? residualGaussianDistance(teacher[s], student[s], rg.gaussians[k]) : cosineDistance(teacher[s], student[s]);
     const [, h, w] = teacher[s].shape;
     for (let i = 0; i < n; i++) {
       upsampleAlignCornersInto(d.subarray(i * h * w, (i + 1) * h * w), h, w, size, acc.subarray(i * size * size, (i + 1) * size * size));
     }
-  }
-  const div = opts.scale === 'official' ? teacher.length * teacher.length : teacher.length;
+  });
+  const div = opts.scale === 'official' ? scales.length * scales.length : scales.length;
   for (let i = 0; i < acc.length; i++) acc[i] /= div;
   const maps = new Float32Array(acc.length);
   const scores = new Float32Array(n);

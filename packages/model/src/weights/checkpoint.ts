@@ -2,6 +2,8 @@ import { parseModelConfig, presetConfig, type ModelConfig, type ModelConfigInput
 import { PyramidMamba } from '../model.ts';
 import { readSafetensors, writeSafetensors } from './safetensors.ts';
 import { exportStateDict, importStateDict } from './state-dict.ts';
+import type { ResidualGaussian } from '../residual-gaussian.ts';
+import { ANOMALY_MAP_PREFIX, readResidualGaussian } from './residual-gaussian-tensors.ts';
 
 /** Metadata key holding a pmamba checkpoint's model config (JSON). */
 export const CONFIG_KEY = 'pmamba.model_config';
@@ -22,6 +24,8 @@ export interface LoadedCheckpoint {
   /** Whether the config came from the file (else: the `reference` preset). */
   configFromFile: boolean;
   metadata: Record<string, string>;
+  /** The anomaly map's fitted residual Gaussian, when the checkpoint carries one (else: the cosine map). */
+  residualGaussian?: ResidualGaussian;
 }
 
 /**
@@ -35,12 +39,14 @@ export function loadCheckpoint(bytes: Uint8Array, opts: { source?: string; overr
   const stored = file.metadata[CONFIG_KEY];
   let config = stored ? parseModelConfig(JSON.parse(stored)) : presetConfig('reference');
   if (opts.override) config = parseModelConfig(opts.override(config));
+  const residualGaussian = readResidualGaussian(file.tensors, file.metadata, source);
+  const modelTensors = new Map([...file.tensors].filter(([name]) => !name.startsWith(ANOMALY_MAP_PREFIX)));
   const model = new PyramidMamba(config);
   try {
-    importStateDict(model.params, file.tensors, source);
+    importStateDict(model.params, modelTensors, source);
   } catch (e) {
     model.dispose();
     throw e;
   }
-  return { model, config, configFromFile: Boolean(stored), metadata: file.metadata };
+  return { model, config, configFromFile: Boolean(stored), metadata: file.metadata, ...(residualGaussian ? { residualGaussian } : {}) };
 }
