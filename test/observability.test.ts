@@ -133,7 +133,7 @@ describe('observability of a tiny run', () => {
   it('the coordinator served /healthz and /metrics with every worker\'s jobs while it ran', () => {
     assert.equal(coordinatorHealth, 200);
     assert.ok(coordinatorScrape, 'a scrape saw a train-shard job complete');
-    for (const queue of ['teacher-pretrain', 'train-shard', 'aggregate', 'evaluate', 'report']) {
+    for (const queue of ['teacher-pretrain', 'train-shard', 'aggregate', 'fit-map', 'evaluate', 'report']) {
       assert.notEqual(sample(coordinatorScrape, 'bullmq_job_count', { queue, state: 'active', prefix: redis.prefix }), undefined, `depth of ${queue}`);
     }
     assert.ok(sample(coordinatorScrape, 'pmamba_train_loss', { queue: 'train-shard' })! > 0);
@@ -185,7 +185,7 @@ describe('observability of a tiny run', () => {
     assert.match(stdout, /unified mode, 2 class\(es\)/);
     assert.match(stdout, /^rounds: 2\/2 done \(last round loss \d+\.\d{4}\)$/m);
     assert.match(stdout, /^jobs \(prefix pmamba-test-observability-\w+\): 0 active, 0 waiting, 0 waiting for children, 0 delayed, 0 failed, \d+ completed$/m);
-    assert.match(stdout, /workers: teacher-pretrain 1, train-shard 1, aggregate 0, evaluate 1, report 0/);
+    assert.match(stdout, /workers: teacher-pretrain 1, train-shard 1, aggregate 0, fit-map 1, evaluate 1, report 0/);
     assert.match(stdout, /^evaluated: untrained, after round 2$/m);
     assert.match(stdout, /latest metrics \(after 2 of 2 round\(s\); run manifest\):/);
     assert.match(stdout, /^\| \*\*mean\*\* \|/m);
@@ -223,7 +223,7 @@ describe('observability of a tiny run', () => {
     assert.equal(ok.status, 200);
     const body = JSON.parse(ok.text) as { ok: boolean; redis: string; queues: string[]; uptime: number; worker: string };
     assert.deepEqual([body.ok, body.redis, body.worker], [true, 'ready', 'obs-worker']);
-    assert.deepEqual(body.queues, ['teacher-pretrain', 'train-shard', 'evaluate']);
+    assert.deepEqual(body.queues, ['teacher-pretrain', 'train-shard', 'fit-map', 'evaluate']);
     assert.equal(typeof body.uptime, 'number');
 
     const cut = proxy.cut(4000);

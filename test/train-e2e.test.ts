@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Coordinator, planRun, type CoordinatorEvent } from '@pmamba/coordinator';
 import { PyramidMamba, exportTeacherWeights, loadTrainerState, presetConfig, readSafetensors, useBackend } from '@pmamba/model';
-import { METRIC_NAMES, layout, parseEvaluationRecord, parseRoundManifest, type ReportTable } from '@pmamba/protocol';
+import { METRIC_NAMES, layout, parseEvaluationRecord, parseRoundManifest, type ReportTable, type RunConfigInput } from '@pmamba/protocol';
 import { openStore, type ArtifactStore } from '@pmamba/store';
 import { startWorker, type WorkerHandle } from '@pmamba/worker';
 import { testRedis } from './support/redis.ts';
@@ -56,8 +56,8 @@ function assertTable(table: ReportTable, classes: string[]): void {
   }
 }
 
-async function trainTiny(mode: 'unified' | 'per-class', runId: string) {
-  const config = tinyConfig(join(dir, 'data'), s3.storeUrl('e2e'), { training: { mode } });
+async function trainTiny(mode: 'unified' | 'per-class', runId: string, evaluation: Partial<RunConfigInput['evaluation']> = {}) {
+  const config = tinyConfig(join(dir, 'data'), s3.storeUrl('e2e'), { training: { mode }, evaluation: { batchSize: 6, heatmaps: 1, blurSigma: 1, ...evaluation } });
   const events: CoordinatorEvent[] = [];
   const coordinator = new Coordinator({ connection: redis.connection, prefix: redis.prefix, store, onEvent: (e) => events.push(e) });
   try {
@@ -182,8 +182,8 @@ describe('pmamba train end to end (Redis + S3)', () => {
     }
   });
 
-  it('trains one model per class in per-class mode, reusing the teacher made for the same images', async () => {
-    const { record, events, outcome } = await trainTiny('per-class', 'e2e-per-class');
+  it('trains one model per class in per-class mode, reusing the teacher made for the same images, and fits each one\'s residual-Gaussian map', async () => {
+    const { record, events, outcome } = await trainTiny('per-class', 'e2e-per-class', { anomalyMap: 'residual-gaussian', residualGaussian: { scales: [0, 1] } });
     assert.equal(events.filter((e) => e.type === 'teacher-started').length, 0, 'no second pretraining');
     assert.ok(events.some((e) => e.type === 'teacher-ready' && e.fromStore));
     assert.deepEqual(record.plan.models, ['carpet', 'disc']);
@@ -196,7 +196,19 @@ describe('pmamba train end to end (Redis + S3)', () => {
       }
     }
     assert.deepEqual(Object.keys(outcome.models).sort(), ['carpet', 'disc']);
-    assert.equal(outcome.models.disc.key, layout.mergedWeightsKey('e2e-per-class', 1, 'disc'));
+    // Before each evaluation (untrained, trained) a fit-map job per model fitted its map on the
+    // model's 4 training images; the final models are those weights, carrying the map.
+    assert.deepEqual(events.filter((e) => e.type === 'map-fit-started').map((e) => e.type === 'map-fit-started' && e.atRound), [0, 2]);
+    assert.deepEqual(events.filter((e) => e.type === 'map-fit-finished').map((e) => e.type === 'map-fit-finished' && `${e.atRound} ${e.model} ${e.images}`).sort(), ['0 carpet 4', '0 disc 4', '2 carpet 4', '2 disc 4']);
+    assert.equal(outcome.models.disc.key, layout.fittedWeightsKey('e2e-per-class', 'disc'));
+    assert.equal(outcome.manifest!.models.disc.key, layout.fittedWeightsKey('e2e-per-class', 'disc'));
+    const merged = readSafetensors(await store.getBytes(layout.mergedWeightsKey('e2e-per-class', 1, 'disc')));
+    const fitted = readSafetensors(await store.getBytes(outcome.models.disc.key));
+    assert.deepEqual(JSON.parse(fitted.metadata['pmamba.anomaly_map']).scales.map((s: { scale: number }) => s.scale), [0, 1]);
+    for (const [name, t] of merged.tensors) assert.deepEqual(fitted.tensors.get(name)!.data, t.data, `the fitted file keeps ${name}`);
+    assert.ok(fitted.tensors.has('anomaly_map.residual_gaussian.0.precision'));
+    const disc = await store.getJson(layout.evalMetricsKey('e2e-per-class', 'disc'), parseEvaluationRecord);
+    assert.equal(disc.weights.sha256, outcome.models.disc.sha256, 'the evaluation scored the fitted weights');
     assertTable(outcome.evaluations.at(-1)!.result.table, ['carpet', 'disc']);
     await verifyAll(store, 'runs/e2e-per-class/');
   });

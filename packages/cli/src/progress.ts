@@ -91,6 +91,13 @@ export class RunProgress {
           { round: event.round, model: event.model },
         );
         break;
+      case 'map-fit-started':
+        this.log(`fitting the anomaly map (residual Gaussian) of the ${event.atRound === 0 ? 'untrained model' : `model after round ${event.atRound}`} on its training images`, { evalRound: event.atRound });
+        break;
+      case 'map-fit-finished':
+        this.dropBars(`fit map ${event.atRound === 0 ? 'untrained' : `round ${event.atRound}`}`);
+        this.log(`anomaly map of ${event.model} fitted on ${event.images} training images`, { evalRound: event.atRound });
+        break;
       case 'evaluation-started':
         this.log(`evaluating the ${event.atRound === 0 ? 'untrained model (initial weights)' : `model after round ${event.atRound}`}: ${event.jobs.length} class(es)`, { evalRound: event.atRound });
         break;

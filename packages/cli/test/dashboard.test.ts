@@ -18,7 +18,7 @@ const REDIS_URL = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const connection = redisConnectionFromUrl(REDIS_URL);
 const prefix = `pmamba-test-dashboard-${randomBytes(4).toString('hex')}`;
 const password = `pw-${randomBytes(8).toString('hex')}`;
-const QUEUES = ['aggregate', 'evaluate', 'report', 'schedule', 'teacher-pretrain', 'train-shard'];
+const QUEUES = ['aggregate', 'evaluate', 'fit-map', 'report', 'schedule', 'teacher-pretrain', 'train-shard'];
 
 let child: ChildProcess;
 const lines: string[] = [];

@@ -30,7 +30,7 @@ import {
 import { describeArtifacts, isStoreError, type ArtifactStore } from '@pmamba/store';
 import { aggregateRound, readCompleteRound } from './aggregate.ts';
 import { CoordinatorError } from './errors.ts';
-import { evaluationFlow, evaluationRounds, roundFlow, shardJobs } from './flows.ts';
+import { evaluationFlow, evaluationRounds, fitMapFlow, roundFlow, shardJobs } from './flows.ts';
 import { JOB_OPTIONS, openQueues, type QueueTarget, type Queues } from './queues.ts';
 import { bullIds } from './job-ids.ts';
 import { describeTeacher, teacherPretrainPayload } from './teacher.ts';
@@ -52,6 +52,8 @@ export type CoordinatorEvent =
   | { type: 'teacher-ready'; teacher: ArtifactRef; description: string; fromStore: boolean }
   | { type: 'round-started'; model: string; round: number; rounds: number; jobs: WatchedJob[] }
   | { type: 'round-finished'; model: string; round: number; rounds: number; loss: number; samples: number; fromStore: boolean }
+  | { type: 'map-fit-started'; atRound: number; jobs: WatchedJob[] }
+  | { type: 'map-fit-finished'; atRound: number; model: string; images: number }
   | { type: 'evaluation-started'; atRound: number; jobs: WatchedJob[] }
   | { type: 'evaluation-finished'; atRound: number; result: ReportResult }
   | {
@@ -199,20 +201,20 @@ export class Coordinator {
     for (const until of [...stops, rounds]) {
       states = await Promise.all(states.map((state, k) => this.trainModel(record, run, k, teacher, state, until)));
       if (until === rounds) break;
-      const weights = Object.fromEntries(record.plan.models.map((m, k) => [m, states[k].weights!]));
-      const result = await this.evaluate(record, run, until, (m) => weights[m], teacher);
+      const trained = Object.fromEntries(record.plan.models.map((m, k) => [m, states[k].weights!]));
+      const { result, weights } = await this.evaluate(record, run, until, trained, teacher);
       early.push({ atRound: until, result });
       if (!(await options.onEvaluated!(until, result))) {
         const described = describeTeacher(record.spec.teacher, record.spec.model.encoder, teacher);
         return { runId: record.runId, models: weights, teacher: described, evaluations: early, stoppedAt: until };
       }
     }
-    const models = Object.fromEntries(record.plan.models.map((m, k) => [m, states[k].weights!]));
+    const trained = Object.fromEntries(record.plan.models.map((m, k) => [m, states[k].weights!]));
     const init = await this.initialWeights(record);
 
     const weightsAfter = async (r: number): Promise<Record<string, ArtifactRef>> => {
       if (r === 0) return Object.fromEntries(record.plan.models.map((m) => [m, init]));
-      if (r === record.plan.rounds) return models;
+      if (r === record.plan.rounds) return trained;
       const entries = await Promise.all(
         record.plan.models.map(async (m) => {
           const manifest = await readCompleteRound(this.store, layout.roundManifestKey(record.runId, r - 1, m));
@@ -222,12 +224,15 @@ export class Coordinator {
       );
       return Object.fromEntries(entries);
     };
+    let models = trained;
     const rest = await Promise.all(
       evaluationRounds(record)
         .filter((r) => !early.some((e) => e.atRound === r))
         .map(async (atRound) => {
-          const weights = await weightsAfter(atRound);
-          return { atRound, result: await this.evaluate(record, run, atRound, (m) => weights[m], teacher) };
+          const { result, weights } = await this.evaluate(record, run, atRound, await weightsAfter(atRound), teacher);
+          // The final models are what the last evaluation scored: with a fitted map, the weights that carry it.
+          if (atRound === record.plan.rounds) models = weights;
+          return { atRound, result };
         }),
     );
     const evaluations = [...early, ...rest].sort((a, b) => a.atRound - b.atRound);
@@ -342,8 +347,19 @@ export class Coordinator {
     return { round: until, weights, trainer };
   }
 
-  private async evaluate(record: RunRecord, run: ArtifactRef, atRound: number, weights: (model: string) => ArtifactRef, teacher: ArtifactRef | undefined): Promise<ReportResult> {
-    const flow = evaluationFlow(record, run, atRound, weights, teacher);
+  /**
+   * Evaluates the weights after `atRound` rounds (per model), first fitting each model's anomaly
+   * map when the run's map is fitted; returns the table and the weights that were scored.
+   */
+  private async evaluate(
+    record: RunRecord,
+    run: ArtifactRef,
+    atRound: number,
+    trained: Record<string, ArtifactRef>,
+    teacher: ArtifactRef | undefined,
+  ): Promise<{ result: ReportResult; weights: Record<string, ArtifactRef> }> {
+    const weights = record.config.evaluation.anomalyMap === 'residual-gaussian' ? await this.fitMaps(record, run, atRound, trained) : trained;
+    const flow = evaluationFlow(record, run, atRound, (m) => weights[m], teacher);
     const jobs = (flow.children ?? []).map((c, i) => ({
       queue: QUEUE_NAMES.evaluate,
       id: c.opts!.jobId!,
@@ -352,7 +368,30 @@ export class Coordinator {
     this.emit({ type: 'evaluation-started', atRound, jobs });
     const result = parseJobResult('report', await this.runFlow(flow, jobs), flow.opts?.jobId);
     this.emit({ type: 'evaluation-finished', atRound, result });
-    return result;
+    return { result, weights };
+  }
+
+  /** Runs a fit-map job per model (all at once) and returns the weights carrying the fitted maps. */
+  private async fitMaps(record: RunRecord, run: ArtifactRef, atRound: number, trained: Record<string, ArtifactRef>): Promise<Record<string, ArtifactRef>> {
+    const flows = record.plan.models.map((m, k) => fitMapFlow(record, run, atRound, k, trained[m]));
+    const jobs = flows.map((f, k) => ({
+      queue: QUEUE_NAMES.fitMap,
+      id: f.opts!.jobId!,
+      label: `fit map ${atRound === 0 ? 'untrained' : `round ${atRound}`}${record.plan.mode === 'per-class' ? ` ${record.plan.models[k]}` : ''}`,
+    }));
+    this.emit({ type: 'map-fit-started', atRound, jobs });
+    const fitted = await Promise.all(
+      flows.map(async (flow, k) => {
+        const result = parseJobResult('fit-map', await this.runFlow(flow, [jobs[k]]), flow.opts?.jobId);
+        const found = await this.store.head(result.weights.key);
+        if (found?.sha256 !== result.weights.sha256) {
+          throw new CoordinatorError('E_JOB_FAILED', `${jobs[k].label} finished but ${result.weights.key} is not in ${this.store.url} as it reported`);
+        }
+        this.emit({ type: 'map-fit-finished', atRound, model: result.model, images: result.images });
+        return [record.plan.models[k], result.weights] as const;
+      }),
+    );
+    return Object.fromEntries(fitted);
   }
 
   /**

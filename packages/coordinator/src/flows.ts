@@ -2,7 +2,8 @@
  * The BullMQ flows of a run, built from its record alone (so a restarted coordinator builds
  * the same flows, with the same job ids):
  *   round r of a model:   aggregate(run, r)  ←  train-shard(run, r, shards, weights) × jobs
- *   evaluation after r:   report(run, r)     ←  evaluate(run, class, weights) × classes
+ *   evaluation after r:   [fit-map(run, r, model) per model, when the anomaly map is fitted]
+ *                         report(run, r)     ←  evaluate(run, class, weights) × classes
  */
 import type { FlowJob } from 'bullmq';
 import { assignShards, createRng, hashSeed } from '@pmamba/data';
@@ -13,6 +14,7 @@ import {
   type AggregatePayload,
   type ArtifactRef,
   type EvaluatePayload,
+  type FitMapPayload,
   type ReportPayload,
   type RunRecord,
   type Shard,
@@ -121,6 +123,34 @@ export function roundFlow(record: RunRecord, run: ArtifactRef, modelIndex: numbe
     opts: { ...JOB_OPTIONS[QUEUE_NAMES.aggregate], jobId: bullIds.aggregate(runId, round, modelIndex) },
     children,
   };
+}
+
+/**
+ * The training images a model's residual-Gaussian map is fitted on: a seeded sample of at most
+ * `residualGaussian.fitImages` of the model's items, the same for every evaluated round.
+ */
+export function fitMapItems(record: RunRecord, model: string): string[] {
+  const perClass = record.plan.mode === 'per-class';
+  const items = record.plan.shards.filter((s) => !perClass || s.className === model).flatMap((s) => s.items);
+  const sample = createRng(hashSeed(record.spec.seed, 'fit-map')).shuffle([...items].sort());
+  return sample.slice(0, record.config.evaluation.residualGaussian.fitImages);
+}
+
+/** The fit-map job of model number `modelIndex` for the evaluation after `atRound` rounds, from `weights`. */
+export function fitMapFlow(record: RunRecord, run: ArtifactRef, atRound: number, modelIndex: number, weights: ArtifactRef): FlowJob {
+  const model = record.plan.models[modelIndex];
+  const rg = record.config.evaluation.residualGaussian;
+  const data: FitMapPayload = {
+    runId: record.runId,
+    model,
+    weights,
+    run,
+    items: fitMapItems(record, model),
+    scales: rg.scales,
+    shrinkage: rg.shrinkage,
+    outputKey: layout.fittedWeightsKey(record.runId, model, earlierRound(record, atRound)),
+  };
+  return { name: QUEUE_NAMES.fitMap, queueName: QUEUE_NAMES.fitMap, data, opts: { ...JOB_OPTIONS[QUEUE_NAMES.fitMap], jobId: bullIds.fitMap(record.runId, atRound, modelIndex) } };
 }
 
 /**

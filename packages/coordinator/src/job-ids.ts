@@ -16,6 +16,7 @@ export const bullIds = {
   teacherPretrain: (fingerprint: string): string => `teacher.${fingerprint}`,
   trainShard: (runId: string, round: number, jobName: string): string => `${runId}.r${round}.${jobName}`,
   aggregate: (runId: string, round: number, modelIndex: number): string => `${runId}.r${round}.aggregate-m${modelIndex}`,
+  fitMap: (runId: string, atRound: number, modelIndex: number): string => `${runId}.e${atRound}.fit-map-m${modelIndex}`,
   evaluate: (runId: string, atRound: number, classIndex: number): string => `${runId}.e${atRound}.evaluate-c${classIndex}`,
   report: (runId: string, atRound: number): string => `${runId}.e${atRound}.report`,
 };

@@ -41,6 +41,13 @@ export const JOB_OPTIONS: Record<QueueName, JobsOptions> = {
     removeOnComplete: { age: 7 * DAY_S },
     removeOnFail: { age: 30 * DAY_S },
   },
+  // No parent: the coordinator waits for each model's fit before that evaluation's flow.
+  [QUEUE_NAMES.fitMap]: {
+    attempts: 3,
+    backoff: { type: 'exponential', delay: 5_000 },
+    removeOnComplete: { age: 7 * DAY_S },
+    removeOnFail: { age: 30 * DAY_S },
+  },
   [QUEUE_NAMES.evaluate]: {
     attempts: 3,
     backoff: { type: 'exponential', delay: 5_000 },

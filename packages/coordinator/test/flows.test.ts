@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { presetConfig } from '@pmamba/model/spec';
 import { layout, parseJobPayload, parseRunConfig, trainSpecOf, type RunRecord, type Shard } from '@pmamba/protocol';
 import { bullIds } from '../src/job-ids.ts';
-import { evaluationFlow, evaluationRounds, roundFlow, roundLr, shardJobs } from '../src/flows.ts';
+import { evaluationFlow, evaluationRounds, fitMapFlow, fitMapItems, roundFlow, roundLr, shardJobs } from '../src/flows.ts';
 
 function shards(className: string, n: number, per: number): Shard[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -102,5 +102,25 @@ describe('run flows', () => {
     assert.equal(last.reportKeys.json, 'runs/r1/report/report.json');
     assert.equal(parseJobPayload('evaluate', evaluationFlow(record(), RUN, 4, () => weights).children![0].data).heatmapsPrefix, 'runs/r1/eval/bottle/heatmaps');
     assert.equal(layout.evalMetricsKey('r1', 'cable'), 'runs/r1/eval/cable/metrics.json');
+  });
+
+  it('fits each model\'s anomaly map on a seeded sample of its own training images, written beside its evaluation', () => {
+    const weights = { key: 'runs/r1/rounds/3/merged/unified.safetensors', sha256: 'b'.repeat(64), size: 10 };
+    const flow = fitMapFlow(record(), RUN, 4, 0, weights);
+    assert.equal(flow.queueName, 'fit-map');
+    assert.equal(flow.opts?.jobId, bullIds.fitMap('r1', 4, 0));
+    const data = parseJobPayload('fit-map', flow.data);
+    assert.deepEqual(data.scales, [0]);
+    assert.equal(data.shrinkage, 0.01);
+    assert.equal(data.outputKey, 'runs/r1/eval/unified.safetensors');
+    assert.equal(parseJobPayload('fit-map', fitMapFlow(record(), RUN, 0, 0, weights).data).outputKey, 'runs/r1/eval-at/0/unified.safetensors');
+    // All 18 training images of both classes, in an order fixed by the seed.
+    assert.equal(data.items.length, 18);
+    assert.deepEqual(fitMapItems(record(), 'unified'), data.items);
+    assert.notDeepEqual(data.items, [...data.items].sort());
+    const perClass = record({ mode: 'per-class' });
+    const cable = parseJobPayload('fit-map', fitMapFlow(perClass, RUN, 4, 1, weights).data);
+    assert.equal(cable.outputKey, 'runs/r1/eval/cable.safetensors');
+    assert.ok(cable.items.length === 8 && cable.items.every((i) => i.startsWith('cable/')));
   });
 });

@@ -208,6 +208,34 @@ export const AggregateResultSchema = z.strictObject({
   manifest: ArtifactRefSchema,
 });
 
+/** Fits a model's residual-Gaussian anomaly map on normal training images; writes weights + map. */
+export const FitMapPayloadSchema = z.strictObject({
+  runId: RunIdSchema,
+  /** `unified`, or the class in per-class mode. */
+  model: ModelNameSchema,
+  /** The weights whose residuals are fitted. */
+  weights: ArtifactRefSchema,
+  /** The run record (run.json) in the coordinator's store: the dataset, and the check that the worker sees that store. */
+  run: ArtifactRefSchema,
+  /** Sample ids of the normal training images fitted on (a seeded sample of the model's). */
+  items: z.array(z.string().min(1)).min(1, { error: 'expected at least one training image' }),
+  scales: distinct(nonNegativeInt(), 'scale').min(1),
+  shrinkage: z.number().min(0).max(0.999),
+  /** Where the weights with the fitted map go (runs/<id>/eval/<model>.safetensors, or eval-at/<r>/…). */
+  outputKey: StoreKeySchema,
+});
+
+export const FitMapResultSchema = z.strictObject({
+  runId: RunIdSchema,
+  model: ModelNameSchema,
+  /** The input weights with the fitted map: what the evaluation scores with. */
+  weights: ArtifactRefSchema,
+  /** Training images fitted on (after any the bad-image policy skipped). */
+  images: positiveInt(),
+  durationMs: nonNegativeNumber(),
+  backend: z.string().min(1),
+});
+
 export const EvaluatePayloadSchema = z.strictObject({
   runId: RunIdSchema,
   className: ClassNameSchema,
@@ -289,6 +317,7 @@ export const JOB_SCHEMAS = {
   [QUEUE_NAMES.teacherPretrain]: { payload: TeacherPretrainPayloadSchema, result: TeacherPretrainResultSchema },
   [QUEUE_NAMES.trainShard]: { payload: TrainShardPayloadSchema, result: TrainShardResultSchema },
   [QUEUE_NAMES.aggregate]: { payload: AggregatePayloadSchema, result: AggregateResultSchema },
+  [QUEUE_NAMES.fitMap]: { payload: FitMapPayloadSchema, result: FitMapResultSchema },
   [QUEUE_NAMES.evaluate]: { payload: EvaluatePayloadSchema, result: EvaluateResultSchema },
   [QUEUE_NAMES.report]: { payload: ReportPayloadSchema, result: ReportResultSchema },
 } as const satisfies Record<QueueName, { payload: z.ZodType; result: z.ZodType }>;
@@ -301,6 +330,8 @@ export type TrainShardPayload = JobPayload<'train-shard'>;
 export type TrainShardResult = JobResult<'train-shard'>;
 export type AggregatePayload = JobPayload<'aggregate'>;
 export type AggregateResult = JobResult<'aggregate'>;
+export type FitMapPayload = JobPayload<'fit-map'>;
+export type FitMapResult = JobResult<'fit-map'>;
 export type EvaluatePayload = JobPayload<'evaluate'>;
 export type EvaluateResult = JobResult<'evaluate'>;
 export type ReportPayload = JobPayload<'report'>;

@@ -17,9 +17,11 @@
  *   runs/<run>/rounds/<r>/merged/<model>.safetensors round r's aggregated weights
  *   runs/<run>/rounds/<r>/merged/<model>.trainer.safetensors  and averaged optimiser state
  *   runs/<run>/rounds/<r>/merged/<model>.manifest.json  round manifest, written last
+ *   runs/<run>/eval/<model>.safetensors              the last round's weights with their fitted anomaly map (anomalyMap: residual-gaussian)
  *   runs/<run>/eval/<class>/metrics.json             evaluation after the last round
  *   runs/<run>/eval/<class>/heatmaps/<file>          its anomaly-map images
  *   runs/<run>/report/report.<md|csv|json|html>      its benchmark table
+ *   runs/<run>/eval-at/<r>/<model>.safetensors       the weights after r rounds with their fitted anomaly map
  *   runs/<run>/eval-at/<r>/<class>/metrics.json      evaluation after r < last rounds (0: untrained),
  *   runs/<run>/eval-at/<r>/<class>/heatmaps/<file>   its heatmaps
  *   runs/<run>/eval-at/<r>/report/report.<fmt>       and its benchmark table
@@ -174,6 +176,13 @@ export const roundManifestKey = (runId: string, r: number, model: string = UNIFI
 /** `runs/<run>/eval/` or `runs/<run>/eval-at/<r>/` — one evaluation's outputs. */
 export const evaluationPrefix = (runId: string, earlierRound?: number): string =>
   earlierRound === undefined ? `${runPrefix(runId)}eval/` : `${runPrefix(runId)}eval-at/${round('evaluation round', earlierRound)}/`;
+/**
+ * `runs/<run>/eval/<model>.safetensors` (or `eval-at/<r>/<model>.safetensors`) — the weights an
+ * evaluation scores with, when its anomaly map is fitted (a fit-map job's output). A model and
+ * a class may share a name (per-class mode): the `.safetensors` file and the class folder differ.
+ */
+export const fittedWeightsKey = (runId: string, model: string, earlierRound?: number): string =>
+  `${evaluationPrefix(runId, earlierRound)}${segment('model name', model)}.safetensors`;
 /** `runs/<run>/eval/<class>/metrics.json` (or `eval-at/<r>/<class>/…`) — a class's evaluation record. */
 export const evalMetricsKey = (runId: string, className: string, earlierRound?: number): string =>
   `${evaluationPrefix(runId, earlierRound)}${segment('class name', className)}/metrics.json`;

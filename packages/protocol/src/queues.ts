@@ -11,6 +11,8 @@ export const QUEUE_NAMES = {
   trainShard: 'train-shard',
   /** Average a round's train-shard outputs, weighted by samples (parent of train-shard). */
   aggregate: 'aggregate',
+  /** Fit a model's anomaly map (the residual Gaussian) on its normal training images, before its evaluation. */
+  fitMap: 'fit-map',
   /** Evaluate one class: anomaly maps, per-class metrics, heatmaps (children of report). */
   evaluate: 'evaluate',
   /** Combine per-class metrics into the benchmark table (parent of evaluate). */

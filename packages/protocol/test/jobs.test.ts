@@ -10,7 +10,7 @@ import { PAYLOADS, RESULTS, ref, spec } from './support/examples.ts';
 
 describe('queues and job schemas', () => {
   it('has one queue per job kind, each with a payload and a result schema', () => {
-    assert.deepEqual(Object.values(QUEUE_NAMES).sort(), ['aggregate', 'evaluate', 'report', 'teacher-pretrain', 'train-shard']);
+    assert.deepEqual(Object.values(QUEUE_NAMES).sort(), ['aggregate', 'evaluate', 'fit-map', 'report', 'teacher-pretrain', 'train-shard']);
     for (const queue of Object.values(QUEUE_NAMES)) {
       assert.ok(JOB_SCHEMAS[queue].payload && JOB_SCHEMAS[queue].result);
       // BullMQ uses ':' as its key separator.

@@ -46,6 +46,8 @@ describe('store layout', () => {
 
     assert.equal(layout.evaluationPrefix('paper-1', 0), 'runs/paper-1/eval-at/0/');
     assert.equal(layout.evalMetricsKey('paper-1', 'cable', 0), 'runs/paper-1/eval-at/0/cable/metrics.json');
+    assert.equal(layout.fittedWeightsKey('paper-1', 'unified'), 'runs/paper-1/eval/unified.safetensors');
+    assert.equal(layout.fittedWeightsKey('paper-1', 'cable', 2), 'runs/paper-1/eval-at/2/cable.safetensors');
     assert.equal(layout.evalMetricsKey('paper-1', 'cable', 2), 'runs/paper-1/eval-at/2/cable/metrics.json');
     assert.equal(layout.heatmapsPrefix('paper-1', 'cable', 0), 'runs/paper-1/eval-at/0/cable/heatmaps');
     assert.equal(layout.heatmapKey(layout.heatmapsPrefix('paper-1', 'cable', 2), 'crack_000.png'), 'runs/paper-1/eval-at/2/cable/heatmaps/crack_000.png');

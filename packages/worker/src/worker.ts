@@ -1,5 +1,5 @@
 /**
- * `pmamba worker`: BullMQ workers for the teacher-pretrain, train-shard and evaluate queues whose processors run
+ * `pmamba worker`: BullMQ workers for the teacher-pretrain, train-shard, fit-map and evaluate queues whose processors run
  * sandboxed, in child processes, so a long tensor computation never stalls the parent's event
  * loop — which renews job locks, answers stall checks and reports progress.
  *
@@ -24,6 +24,7 @@ import { childExecArgv } from './exec-argv.ts';
 export const PROCESSORS = {
   [QUEUE_NAMES.teacherPretrain]: new URL('./processors/teacher-pretrain.ts', import.meta.url),
   [QUEUE_NAMES.trainShard]: new URL('./processors/train-shard.ts', import.meta.url),
+  [QUEUE_NAMES.fitMap]: new URL('./processors/fit-map.ts', import.meta.url),
   [QUEUE_NAMES.evaluate]: new URL('./processors/evaluate.ts', import.meta.url),
 } as const;
 export type WorkerQueue = keyof typeof PROCESSORS;
@@ -44,7 +45,7 @@ export interface WorkerOptions {
   concurrency?: number;
   /** CUDA device ids; one job per GPU, each process seeing only its GPU. Default: none. */
   gpus?: readonly string[];
-  /** Queues served. Default: teacher-pretrain, train-shard and evaluate. */
+  /** Queues served. Default: all of them (teacher-pretrain, train-shard, fit-map, evaluate). */
   queues?: readonly WorkerQueue[];
   /**
    * How long a job's lock lasts without renewal (ms). The parent renews it every half of this;

@@ -1,5 +1,5 @@
 /**
- * `pmamba worker [--concurrency N] [--backend …] [--gpus 0,1]`: serves teacher-pretrain, train-shard and evaluate
+ * `pmamba worker [--concurrency N] [--backend …] [--gpus 0,1]`: serves teacher-pretrain, train-shard, fit-map and evaluate
  * jobs from the coordinator's Redis and store. SIGTERM or Ctrl-C shuts down gracefully (training
  * jobs checkpoint and go back to the queue, evaluations finish); a second one stops at once.
  * Its lines go through pino (JSON lines off a terminal, with run, round, job and worker ids);
@@ -69,7 +69,7 @@ function fields(e: WorkerEvent): Record<string, unknown> {
 
 export const workerCommand: CommandModule<object, WorkerArgs> = {
   command: 'worker',
-  describe: 'serve teacher-pretrain, train-shard and evaluate jobs (sandboxed processes) until SIGTERM',
+  describe: 'serve teacher-pretrain, train-shard, fit-map and evaluate jobs (sandboxed processes) until SIGTERM',
   builder: (y) =>
     (y as Argv<object>)
       .option('redis', { type: 'string', describe: 'Redis URL: redis[s]://HOST:PORT, or redis[s]+cluster://HOST:PORT,HOST:PORT for a cluster (default: REDIS_URL)' })

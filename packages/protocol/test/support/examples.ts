@@ -69,6 +69,16 @@ export const PAYLOADS: { [Q in QueueName]: JobPayload<Q> } = {
     manifestKey: 'runs/quickstart/rounds/2/merged/unified.manifest.json',
     lastRound: false,
   },
+  'fit-map': {
+    runId: 'quickstart',
+    model: 'unified',
+    weights: ref('runs/quickstart/rounds/2/merged/unified.safetensors'),
+    run: ref('runs/quickstart/run.json', '9'),
+    items: ['bottle/train/good/000', 'cable/train/good/000'],
+    scales: [0],
+    shrinkage: 0.01,
+    outputKey: 'runs/quickstart/eval/unified.safetensors',
+  },
   evaluate: {
     runId: 'quickstart',
     className: 'bottle',
@@ -125,6 +135,14 @@ export const RESULTS: { [Q in QueueName]: JobResult<Q> } = {
     samples: 320,
     loss: 0.08,
     manifest: ref('runs/quickstart/rounds/2/merged/unified.manifest.json', 'd', 600),
+  },
+  'fit-map': {
+    runId: 'quickstart',
+    model: 'unified',
+    weights: ref('runs/quickstart/eval/unified.safetensors', 'a', 2000),
+    images: 96,
+    durationMs: 4000,
+    backend: 'wasm',
   },
   evaluate: {
     runId: 'quickstart',
