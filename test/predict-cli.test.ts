@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { basename, extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
-import { readNpy, npyToFloat32, synthesize } from '@pmamba/data';
-import { IMAGE_SIZE_KEY, PyramidMamba, exportStateDict, presetConfig, saveCheckpoint, useBackend, writeSafetensors } from '@pmamba/model';
+import { readNpy, npyToFloat32, synthesize, writeNpy } from '@pmamba/data';
+import { IMAGE_SIZE_KEY, PyramidMamba, exportStateDict, fitResidualGaussian, inferAnomalyMaps, presetConfig, saveCheckpoint, useBackend, withResidualGaussian, writeSafetensors } from '@pmamba/model';
 import { applyTestWeights } from '../packages/model/test/support/test-weights.ts';
 import { outputStems } from '../packages/cli/src/predict-outputs.ts';
 
@@ -159,6 +159,24 @@ test('predict runs at the image size the weights record, and warns when --image-
   const warnings = other.stderr.split('\n').filter((l) => l.includes('warning'));
   assert.equal(warnings.length, 1, other.stderr);
   assert.match(warnings[0], /^pmamba: warning: .*small32\.safetensors: model trained at 32² is run at 64² \(--image-size 64\)/);
+});
+
+test('predict scores with the residual-Gaussian map stored in the weights', async () => {
+  // Weights as a fit-map job writes them: a checkpoint with a map fitted on normal images.
+  const model = new PyramidMamba(presetConfig('small', { pyramid: { mode: 'levels', levels: [1, 2, 2, 2] } }), 3);
+  const normal = Float32Array.from({ length: 4 * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.37) * 0.5);
+  const rg = fitResidualGaussian(model, normal, 4, 32, { scales: [0] });
+  const weights = join(dir, 'fitted32.safetensors');
+  writeFileSync(weights, withResidualGaussian(saveCheckpoint(model, { [IMAGE_SIZE_KEY]: '32' }), rg));
+  const npy = join(dir, 'fitted-input.npy');
+  writeNpy(npy, normal.subarray(0, 2 * 3 * 32 * 32), [2, 3, 32, 32]);
+  const expected = inferAnomalyMaps(model, normal.subarray(0, 2 * 3 * 32 * 32), 2, 32, { residualGaussian: rg });
+  model.dispose();
+  const out = join(dir, 'out-fitted');
+  const { stderr } = await pmamba('predict', '--weights', weights, '--input', npy, '--out', out, '--backend', 'wasm');
+  assert.match(stderr, /scoring with the residual-Gaussian anomaly map stored in .*fitted32\.safetensors \(scale\(s\) 0\)/);
+  const scores = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8')) as number[];
+  scores.forEach((v, i) => assert.ok(Math.abs(v - expected.scores[i]) < 1e-4 * (1 + Math.abs(expected.scores[i])), `score ${i}: ${v} vs ${expected.scores[i]}`));
 });
 
 test('predict names heatmaps after each input path, so same-named images of two folders both survive', async () => {
