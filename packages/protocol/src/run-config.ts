@@ -281,8 +281,9 @@ export const EvaluationSchema = z.strictObject({
    * features on every scale) or `residual-gaussian`: after training, a fit-map job fits a
    * Gaussian to the student's residuals on normal training images and stores it in the weights;
    * a location scores by its residual's Mahalanobis distance (settings: residualGaussian).
-   * Without pretrained weights it measured +12 points of I-AUROC and +16 of P-AUROC on the
-   * synthetic set, +5 P-AUROC on held-out photographs (docs/results.md). Default: cosine.
+   * Without pretrained weights it measured +7 to +12 points of I-AUROC on the synthetic set,
+   * −1.9 to +1.6 on real photographs, where P-AUROC rose by up to 5 (docs/results.md).
+   * Default: cosine.
    */
   anomalyMap: z.enum(ANOMALY_MAPS).default('cosine'),
   residualGaussian: z
