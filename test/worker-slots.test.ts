@@ -16,9 +16,11 @@ describe('worker slots', () => {
       assert.deepEqual(slots, [
         ['teacher-pretrain', 1, '0'],
         ['train-shard', 1, '0'],
+        ['fit-map', 1, '0'],
         ['evaluate', 1, '0'],
         ['teacher-pretrain', 1, '1'],
         ['train-shard', 1, '1'],
+        ['fit-map', 1, '1'],
         ['evaluate', 1, '1'],
       ]);
       // Locks are long enough for a slow step, and a dead worker's job returns after at most lock + interval.
