@@ -46,11 +46,14 @@ export function shardJobs(record: RunRecord, modelIndex: number): ShardJob[] {
  * model computes the same statistics and saves the same initial weights.
  */
 export function calibrationItems(record: RunRecord, model: string): string[] {
+  return sampleModelItems(record, model, 'teacher-calibration', modelSection(record.config.model).teacher.calibrationImages);
+}
+
+/** At most `count` of a model's training items over the whole plan, in an order seeded by the run's seed and `purpose`. */
+function sampleModelItems(record: RunRecord, model: string, purpose: string, count: number): string[] {
   const perClass = record.plan.mode === 'per-class';
   const items = record.plan.shards.filter((s) => !perClass || s.className === model).flatMap((s) => s.items);
-  const { calibrationImages } = modelSection(record.config.model).teacher;
-  const sample = createRng(hashSeed(record.spec.seed, 'teacher-calibration')).shuffle([...items].sort());
-  return sample.slice(0, calibrationImages);
+  return createRng(hashSeed(record.spec.seed, purpose)).shuffle([...items].sort()).slice(0, count);
 }
 
 /** The learning rate of round r: lr × gamma per milestone reached. */
@@ -130,10 +133,7 @@ export function roundFlow(record: RunRecord, run: ArtifactRef, modelIndex: numbe
  * `residualGaussian.fitImages` of the model's items, the same for every evaluated round.
  */
 export function fitMapItems(record: RunRecord, model: string): string[] {
-  const perClass = record.plan.mode === 'per-class';
-  const items = record.plan.shards.filter((s) => !perClass || s.className === model).flatMap((s) => s.items);
-  const sample = createRng(hashSeed(record.spec.seed, 'fit-map')).shuffle([...items].sort());
-  return sample.slice(0, record.config.evaluation.residualGaussian.fitImages);
+  return sampleModelItems(record, model, 'fit-map', record.config.evaluation.residualGaussian.fitImages);
 }
 
 /** The fit-map job of model number `modelIndex` for the evaluation after `atRound` rounds, from `weights`. */

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadBatch, samplesById } from '@pmamba/data';
-import { ResidualGaussianFit, addToFit, loadCheckpoint, withResidualGaussian } from '@pmamba/model';
+import { ResidualGaussianFit, addToFit, loadCheckpoint, readSafetensors, withResidualGaussian } from '@pmamba/model';
 import type { FitMapPayload, FitMapResult } from '@pmamba/protocol';
 import { isStoreError, sha256 } from '@pmamba/store';
 import { WorkerError } from './errors.ts';
@@ -32,9 +32,9 @@ async function existing(payload: FitMapPayload, rt: WorkerRuntime): Promise<FitM
     if (isStoreError(err, 'E_NOT_FOUND')) return undefined;
     throw err;
   }
-  const { model, metadata, residualGaussian } = loadCheckpoint(bytes, { source: payload.outputKey });
-  model.dispose();
-  if (metadata[FITTED_FOR_KEY] !== fittedFor(payload) || !residualGaussian) return undefined;
+  // The metadata says what it was fitted for; no need to build the model to read it.
+  const { metadata } = readSafetensors(bytes, payload.outputKey);
+  if (metadata[FITTED_FOR_KEY] !== fittedFor(payload)) return undefined;
   return {
     runId: payload.runId,
     model: payload.model,
