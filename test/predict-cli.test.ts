@@ -9,7 +9,7 @@ import { basename, extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { readNpy, npyToFloat32, synthesize, writeNpy } from '@pmamba/data';
-import { IMAGE_SIZE_KEY, PyramidMamba, exportStateDict, fitResidualGaussian, inferAnomalyMaps, presetConfig, saveCheckpoint, useBackend, withResidualGaussian, writeSafetensors } from '@pmamba/model';
+import { IMAGE_SIZE_KEY, PyramidMamba, exportStateDict, fitResidualGaussian, inferAnomalyMaps, presetConfig, saveCheckpoint, useBackend, withFittedMap, writeSafetensors } from '@pmamba/model';
 import { applyTestWeights } from '../packages/model/test/support/test-weights.ts';
 import { outputStems } from '../packages/cli/src/predict-outputs.ts';
 
@@ -167,7 +167,7 @@ test('predict scores with the residual-Gaussian map stored in the weights', asyn
   const normal = Float32Array.from({ length: 4 * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.37) * 0.5);
   const rg = fitResidualGaussian(model, normal, 4, 32, { scales: [0] });
   const weights = join(dir, 'fitted32.safetensors');
-  writeFileSync(weights, withResidualGaussian(saveCheckpoint(model, { [IMAGE_SIZE_KEY]: '32' }), rg));
+  writeFileSync(weights, withFittedMap(saveCheckpoint(model, { [IMAGE_SIZE_KEY]: '32' }), { residualGaussian: rg }));
   const npy = join(dir, 'fitted-input.npy');
   writeNpy(npy, normal.subarray(0, 2 * 3 * 32 * 32), [2, 3, 32, 32]);
   const expected = inferAnomalyMaps(model, normal.subarray(0, 2 * 3 * 32 * 32), 2, 32, { residualGaussian: rg });

@@ -6,12 +6,14 @@
  *   npx tsx bench/quality/experiment.ts --data ROOT [--classes a,b] [--size 64]
  *       [--teacher random|pretext] [--pretrain-steps 150] [--pretrain-lr 0.001] [--frozen 0]
  *       [--steps 160] [--batch 4] [--lr 0.002] [--sigma 2] [--seed 7]
+ *       [--residual-gauss --rg-scales 0] [--memory teacher|teacher+residual[,…] --input-scale 1|2[,…] --bank 16384 --mem-scale 0]
+ *       [--save MODEL | --load MODEL]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { loadBatch, openDataset } from '@pmamba/data';
-import { PyramidMamba, TeacherPretrainer, saveCheckpoint, loadCheckpoint, Trainer, calibrateEncoder, fitResidualGaussian, gaussianStem, inferAnomalyMaps, presetConfig, useBackend, mulberry32, type ResidualGaussian } from '@pmamba/model';
+import { PyramidMamba, TeacherPretrainer, saveCheckpoint, loadCheckpoint, Trainer, calibrateEncoder, fitMemoryBank, fitResidualGaussian, gaussianStem, inferAnomalyMaps, presetConfig, useBackend, mulberry32, type MemoryFeatures, type ResidualGaussian } from '@pmamba/model';
 import { computeAllMetrics, rankScores, auroc } from '@pmamba/metrics';
 import { machineLine } from '../machine.ts';
 import { printEvaluationTable } from './evaluation-table.ts';
@@ -39,6 +41,10 @@ const { values: a } = parseArgs({
     'rg-scales': { type: 'string', default: '0,1,2' },
     load: { type: 'string' },
     shrink: { type: 'string', default: '0.01' },
+    memory: { type: 'string' },
+    'input-scale': { type: 'string', default: '2' },
+    bank: { type: 'string', default: '16384' },
+    'mem-scale': { type: 'string', default: '0' },
   },
 });
 const size = Number(a.size);
@@ -123,5 +129,26 @@ if (a['residual-gauss']) {
     console.log(`${cls.name.padEnd(14)} ${(100 * m.i_auroc).toFixed(1).padStart(6)} ${(100 * m.p_auroc).toFixed(1).padStart(6)}   scales ${scales.join(' ')}`);
   }
   console.log(`${'mean'.padEnd(14)} ${(100 * mean).toFixed(1).padStart(6)} ${(100 * meanP).toFixed(1).padStart(6)}  (${secs()} s)`);
+}
+if (a.memory) {
+  // One bank over every class's training images (a unified model's), per feature kind and input scale.
+  for (const features of a.memory.split(',') as MemoryFeatures[]) {
+    for (const inputScale of a['input-scale']!.split(',').map(Number)) {
+      const memoryBank = fitMemoryBank(model, train.images, nTrain, size, { scale: Number(a['mem-scale']), features, inputScale, bankSize: Number(a.bank), seed });
+      console.log(`\n[memory bank: ${features}, scale ${memoryBank.scale}, input ×${inputScale}, ${memoryBank.vectors.length / memoryBank.dim} of ${memoryBank.locations} training locations] (${secs()} s)`);
+      let mean = 0;
+      let meanP = 0;
+      for (const cls of index.classes) {
+        const test = await loadBatch(cls.test, { size });
+        const n = test.samples.length;
+        const r = inferAnomalyMaps(model, test.images, n, size, { sigma: Number(a.sigma), memoryBank });
+        const m = computeAllMetrics({ scores: r.scores, labels: test.labels, maps: r.maps, masks: test.masks, shape: [n, size, size] }).metrics;
+        mean += m.i_auroc / index.classes.length;
+        meanP += m.p_auroc / index.classes.length;
+        console.log(`${cls.name.padEnd(14)} ${(100 * m.i_auroc).toFixed(1).padStart(6)} ${(100 * m.p_auroc).toFixed(1).padStart(6)} ${(100 * m.au_pro).toFixed(1).padStart(6)}`);
+      }
+      console.log(`${'mean'.padEnd(14)} ${(100 * mean).toFixed(1).padStart(6)} ${(100 * meanP).toFixed(1).padStart(6)}  (${secs()} s)`);
+    }
+  }
 }
 process.exit(0);

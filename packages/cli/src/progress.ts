@@ -92,7 +92,7 @@ export class RunProgress {
         );
         break;
       case 'map-fit-started':
-        this.log(`fitting the anomaly map (residual Gaussian) of the ${event.atRound === 0 ? 'untrained model' : `model after round ${event.atRound}`} on its training images`, { evalRound: event.atRound });
+        this.log(`fitting the anomaly map (${event.map === 'memory' ? 'memory bank' : 'residual Gaussian'}) of the ${event.atRound === 0 ? 'untrained model' : `model after round ${event.atRound}`} on its training images`, { evalRound: event.atRound });
         break;
       case 'map-fit-finished':
         this.dropBars(`fit map ${event.atRound === 0 ? 'untrained' : `round ${event.atRound}`}`);

@@ -22,6 +22,7 @@ import {
   parseRunRecord,
   type AggregateResult,
   type ArtifactRef,
+  type FittedMapSettings,
   type QueueName,
   type ReportResult,
   type RunManifest,
@@ -30,7 +31,7 @@ import {
 import { describeArtifacts, isStoreError, type ArtifactStore } from '@pmamba/store';
 import { aggregateRound, readCompleteRound } from './aggregate.ts';
 import { CoordinatorError } from './errors.ts';
-import { evaluationFlow, evaluationRounds, fitMapFlow, roundFlow, shardJobs } from './flows.ts';
+import { evaluationFlow, evaluationRounds, fitMapFlow, fittedMapSettings, roundFlow, shardJobs } from './flows.ts';
 import { JOB_OPTIONS, openQueues, type QueueTarget, type Queues } from './queues.ts';
 import { bullIds } from './job-ids.ts';
 import { describeTeacher, teacherPretrainPayload } from './teacher.ts';
@@ -52,7 +53,7 @@ export type CoordinatorEvent =
   | { type: 'teacher-ready'; teacher: ArtifactRef; description: string; fromStore: boolean }
   | { type: 'round-started'; model: string; round: number; rounds: number; jobs: WatchedJob[] }
   | { type: 'round-finished'; model: string; round: number; rounds: number; loss: number; samples: number; fromStore: boolean }
-  | { type: 'map-fit-started'; atRound: number; jobs: WatchedJob[] }
+  | { type: 'map-fit-started'; atRound: number; map: FittedMapSettings['kind']; jobs: WatchedJob[] }
   | { type: 'map-fit-finished'; atRound: number; model: string; images: number }
   | { type: 'evaluation-started'; atRound: number; jobs: WatchedJob[] }
   | { type: 'evaluation-finished'; atRound: number; result: ReportResult }
@@ -358,7 +359,7 @@ export class Coordinator {
     trained: Record<string, ArtifactRef>,
     teacher: ArtifactRef | undefined,
   ): Promise<{ result: ReportResult; weights: Record<string, ArtifactRef> }> {
-    const weights = record.config.evaluation.anomalyMap === 'residual-gaussian' ? await this.fitMaps(record, run, atRound, trained) : trained;
+    const weights = fittedMapSettings(record) ? await this.fitMaps(record, run, atRound, trained) : trained;
     const flow = evaluationFlow(record, run, atRound, (m) => weights[m], teacher);
     const jobs = (flow.children ?? []).map((c, i) => ({
       queue: QUEUE_NAMES.evaluate,
@@ -379,7 +380,7 @@ export class Coordinator {
       id: f.opts!.jobId!,
       label: `fit map ${atRound === 0 ? 'untrained' : `round ${atRound}`}${record.plan.mode === 'per-class' ? ` ${record.plan.models[k]}` : ''}`,
     }));
-    this.emit({ type: 'map-fit-started', atRound, jobs });
+    this.emit({ type: 'map-fit-started', atRound, map: fittedMapSettings(record)!.kind, jobs });
     const fitted = await Promise.all(
       flows.map(async (flow, k) => {
         const result = parseJobResult('fit-map', await this.runFlow(flow, [jobs[k]]), flow.opts?.jobId);

@@ -15,6 +15,7 @@ import {
   type ArtifactRef,
   type EvaluatePayload,
   type FitMapPayload,
+  type FittedMapSettings,
   type ReportPayload,
   type RunRecord,
   type Shard,
@@ -128,26 +129,35 @@ export function roundFlow(record: RunRecord, run: ArtifactRef, modelIndex: numbe
   };
 }
 
+/** The fitted map evaluation.anomalyMap asks for, with its settings; undefined for the cosine map (nothing to fit). */
+export function fittedMapSettings(record: RunRecord): FittedMapSettings | undefined {
+  const e = record.config.evaluation;
+  if (e.anomalyMap === 'residual-gaussian') return { kind: 'residual-gaussian', scales: e.residualGaussian.scales, shrinkage: e.residualGaussian.shrinkage };
+  if (e.anomalyMap === 'memory') return { kind: 'memory', features: e.memory.features, scale: e.memory.scale, inputScale: e.memory.inputScale, bankSize: e.memory.bankSize };
+  return undefined;
+}
+
 /**
- * The training images a model's residual-Gaussian map is fitted on: a seeded sample of at most
- * `residualGaussian.fitImages` of the model's items, the same for every evaluated round.
+ * The training images a model's fitted map is fitted on: a seeded sample of at most the map's
+ * `fitImages` of the model's items, the same for every evaluated round.
  */
 export function fitMapItems(record: RunRecord, model: string): string[] {
-  return sampleModelItems(record, model, 'fit-map', record.config.evaluation.residualGaussian.fitImages);
+  const e = record.config.evaluation;
+  return sampleModelItems(record, model, 'fit-map', e.anomalyMap === 'memory' ? e.memory.fitImages : e.residualGaussian.fitImages);
 }
 
 /** The fit-map job of model number `modelIndex` for the evaluation after `atRound` rounds, from `weights`. */
 export function fitMapFlow(record: RunRecord, run: ArtifactRef, atRound: number, modelIndex: number, weights: ArtifactRef): FlowJob {
   const model = record.plan.models[modelIndex];
-  const rg = record.config.evaluation.residualGaussian;
+  const map = fittedMapSettings(record);
+  if (!map) throw new Error(`fitMapFlow: evaluation.anomalyMap ${record.config.evaluation.anomalyMap} has nothing to fit`);
   const data: FitMapPayload = {
     runId: record.runId,
     model,
     weights,
     run,
     items: fitMapItems(record, model),
-    scales: rg.scales,
-    shrinkage: rg.shrinkage,
+    map,
     outputKey: layout.fittedWeightsKey(record.runId, model, earlierRound(record, atRound)),
   };
   return { name: QUEUE_NAMES.fitMap, queueName: QUEUE_NAMES.fitMap, data, opts: { ...JOB_OPTIONS[QUEUE_NAMES.fitMap], jobId: bullIds.fitMap(record.runId, atRound, modelIndex) } };

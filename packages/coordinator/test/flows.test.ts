@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { presetConfig } from '@pmamba/model/spec';
 import { layout, parseJobPayload, parseRunConfig, trainSpecOf, type RunRecord, type Shard } from '@pmamba/protocol';
 import { bullIds } from '../src/job-ids.ts';
-import { evaluationFlow, evaluationRounds, fitMapFlow, fitMapItems, roundFlow, roundLr, shardJobs } from '../src/flows.ts';
+import { evaluationFlow, evaluationRounds, fitMapFlow, fitMapItems, fittedMapSettings, roundFlow, roundLr, shardJobs } from '../src/flows.ts';
 
 function shards(className: string, n: number, per: number): Shard[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -14,12 +14,12 @@ function shards(className: string, n: number, per: number): Shard[] {
   }));
 }
 
-function record(patch: { mode?: 'unified' | 'per-class'; workers?: number; everyRounds?: number } = {}): RunRecord {
+function record(patch: { mode?: 'unified' | 'per-class'; workers?: number; everyRounds?: number; anomalyMap?: 'cosine' | 'residual-gaussian' | 'memory' } = {}): RunRecord {
   const config = parseRunConfig({
     run: { id: 'r1' },
     dataset: { root: '/data' },
     training: { rounds: 4, localSteps: 10, batchSize: 4, lr: 0.01, lrMilestones: [2], lrGamma: 0.5, workers: patch.workers ?? 2, mode: patch.mode ?? 'unified' },
-    evaluation: { everyRounds: patch.everyRounds ?? 0 },
+    evaluation: { everyRounds: patch.everyRounds ?? 0, anomalyMap: patch.anomalyMap ?? 'residual-gaussian', memory: { fitImages: 12 } },
   });
   const all = [...shards('bottle', 2, 5), ...shards('cable', 2, 4)];
   const perClass = config.training.mode === 'per-class';
@@ -110,8 +110,7 @@ describe('run flows', () => {
     assert.equal(flow.queueName, 'fit-map');
     assert.equal(flow.opts?.jobId, bullIds.fitMap('r1', 4, 0));
     const data = parseJobPayload('fit-map', flow.data);
-    assert.deepEqual(data.scales, [0]);
-    assert.equal(data.shrinkage, 0.01);
+    assert.deepEqual(data.map, { kind: 'residual-gaussian', scales: [0], shrinkage: 0.01 });
     assert.equal(data.outputKey, 'runs/r1/eval/unified.safetensors');
     assert.equal(parseJobPayload('fit-map', fitMapFlow(record(), RUN, 0, 0, weights).data).outputKey, 'runs/r1/eval-at/0/unified.safetensors');
     // All 18 training images of both classes, in an order fixed by the seed.
@@ -122,5 +121,14 @@ describe('run flows', () => {
     const cable = parseJobPayload('fit-map', fitMapFlow(perClass, RUN, 4, 1, weights).data);
     assert.equal(cable.outputKey, 'runs/r1/eval/cable.safetensors');
     assert.ok(cable.items.length === 8 && cable.items.every((i) => i.startsWith('cable/')));
+  });
+
+  it('fits a memory bank with evaluation.memory\'s settings, on at most its fitImages; the cosine map has nothing to fit', () => {
+    const weights = { key: 'runs/r1/rounds/3/merged/unified.safetensors', sha256: 'b'.repeat(64), size: 10 };
+    const data = parseJobPayload('fit-map', fitMapFlow(record({ anomalyMap: 'memory' }), RUN, 4, 0, weights).data);
+    assert.deepEqual(data.map, { kind: 'memory', features: 'teacher', scale: 0, inputScale: 1, bankSize: 16384 });
+    assert.equal(data.items.length, 12);
+    assert.equal(fittedMapSettings(record({ anomalyMap: 'cosine' })), undefined);
+    assert.throws(() => fitMapFlow(record({ anomalyMap: 'cosine' }), RUN, 4, 0, weights), /nothing to fit/);
   });
 });

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureMaps } from './model.ts';
 import { residualGaussianDistance, type ResidualGaussian } from './residual-gaussian.ts';
+import { memoryDistance, type MemoryBank } from './memory-bank.ts';
 
 export interface AnomalyMapOptions {
   /** Output side (the image size). */
@@ -22,6 +23,11 @@ export interface AnomalyMapOptions {
    * (residual-gaussian.ts), on the scales they were fitted on, instead of by 1 − cosine on every scale.
    */
   residualGaussian?: ResidualGaussian;
+  /**
+   * Score each location by its distance to the nearest vector of this bank (memory-bank.ts), on
+   * the bank's scale, instead of by 1 − cosine on every scale.
+   */
+  memoryBank?: MemoryBank;
 }
 
 /** Per-pixel anomaly maps (N×size×size, float64 math, float32 out) and image scores. */
@@ -34,20 +40,27 @@ export interface AnomalyMaps {
 
 /**
  * 1 − cosine similarity over channels per scale (or the residual-Gaussian distance on its
- * scales), bilinearly upsampled (align_corners) to the image size, averaged over scales, blurred
+ * scales, or the memory bank's nearest-neighbour distance on its scale), bilinearly upsampled (align_corners) to the image size, averaged over scales, blurred
  * with a Gaussian (scipy's gaussian_filter: truncate 4, mode reflect); the image score is the
  * map's max, or the mean of its top fraction.
  */
-export function anomalyMaps(teacher: FeatureMaps, student: FeatureMaps, opts: AnomalyMapOptions): AnomalyMaps {
+export function anomalyMaps(teacher: FeatureMaps, student: FeatureMaps | undefined, opts: AnomalyMapOptions): AnomalyMaps {
   const { size } = opts;
   const sigma = opts.sigma ?? 4;
   const n = teacher[0].shape[0];
   const acc = new Float64Array(n * size * size);
   const rg = opts.residualGaussian;
-  const scales = rg ? rg.gaussians.map((g) => g.scale) : teacher.map((_, s) => s);
+  const bank = opts.memoryBank;
+  if (rg && bank) throw new RangeError('anomaly map: give a residual Gaussian or a memory bank, not both');
+  const scales = rg ? rg.gaussians.map((g) => g.scale) : bank ? [bank.scale] : teacher.map((_, s) => s);
+  // Only a memory bank of teacher features can do without the student's maps.
+  const needs = (): FeatureMaps => {
+    if (!student) throw new RangeError('anomaly map: this map needs the student\'s feature maps');
+    return student;
+  };
   scales.forEach((s, k) => {
-    if (s >= teacher.length) throw new RangeError(`anomaly map: the residual Gaussian was fitted on scale ${s}; the model has ${teacher.length} feature scales`);
-    const d = rg ? residualGaussianDistance(teacher[s], student[s], rg.gaussians[k]) : cosineDistance(teacher[s], student[s]);
+    if (s >= teacher.length) throw new RangeError(`anomaly map: the fitted map uses scale ${s}; the model has ${teacher.length} feature scales`);
+    const d = rg ? residualGaussianDistance(teacher[s], needs()[s], rg.gaussians[k]) : bank ? memoryDistance(teacher, student, bank) : cosineDistance(teacher[s], needs()[s]);
     const [, h, w] = teacher[s].shape;
     for (let i = 0; i < n; i++) {
       upsampleAlignCornersInto(d.subarray(i * h * w, (i + 1) * h * w), h, w, size, acc.subarray(i * size * size, (i + 1) * size * size));

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { PyramidMamba, fitResidualGaussian, inferAnomalyMaps, loadCheckpoint, presetConfig, saveCheckpoint, useBackend, withResidualGaussian } from '../src/index.ts';
+import { PyramidMamba, fitResidualGaussian, inferAnomalyMaps, loadCheckpoint, presetConfig, saveCheckpoint, useBackend, withFittedMap } from '../src/index.ts';
 import { invertSpd } from '../src/residual-gaussian.ts';
 
 before(async () => {
@@ -71,16 +71,18 @@ test('the residual-Gaussian map is ≈1 on the images it was fitted on, higher o
 
   // Stored beside the weights, read back: the same maps; the plain checkpoint keeps the cosine map.
   const plain = saveCheckpoint(model);
-  const fitted = withResidualGaussian(plain, rg, { metadata: { note: 'test' } });
+  const fitted = withFittedMap(plain, { residualGaussian: rg }, { metadata: { note: 'test' } });
   const loaded = loadCheckpoint(fitted);
   assert.equal(loaded.metadata.note, 'test');
-  assert.deepEqual(loaded.residualGaussian?.gaussians.map((q) => [q.scale, q.channels, q.typical]), rg.gaussians.map((q) => [q.scale, q.channels, q.typical]));
-  const again = inferAnomalyMaps(loaded.model, defective, 6, SIZE, { sigma: 1, residualGaussian: loaded.residualGaussian! });
+  assert.deepEqual((loaded.fittedMap && 'residualGaussian' in loaded.fittedMap ? loaded.fittedMap.residualGaussian.gaussians : []).map((q) => [q.scale, q.channels, q.typical]), rg.gaussians.map((q) => [q.scale, q.channels, q.typical]));
+  const again = inferAnomalyMaps(loaded.model, defective, 6, SIZE, { sigma: 1, ...loaded.fittedMap! });
   assert.deepEqual(Array.from(again.scores), Array.from(bad.scores));
   const cosine = loadCheckpoint(plain);
-  assert.equal(cosine.residualGaussian, undefined);
+  assert.equal(cosine.fittedMap, undefined);
   // Refitting replaces the map rather than adding a second one.
-  assert.equal(loadCheckpoint(withResidualGaussian(fitted, { ...rg, gaussians: [rg.gaussians[1]] })).residualGaussian?.gaussians.length, 1);
+  const refit = loadCheckpoint(withFittedMap(fitted, { residualGaussian: { ...rg, gaussians: [rg.gaussians[1]] } }));
+  assert.equal(refit.fittedMap && 'residualGaussian' in refit.fittedMap ? refit.fittedMap.residualGaussian.gaussians.length : 0, 1);
+  refit.model.dispose();
   loaded.model.dispose();
   cosine.model.dispose();
   model.dispose();

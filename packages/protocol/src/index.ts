@@ -27,7 +27,7 @@ export { IMAGE_EXTENSIONS, isImageName } from './images.ts';
 export { TeacherPretrainPayloadSchema, JobProgressSchema, parseJobPayload, parseJobResult } from './jobs.ts';
 export type {
   JobProgress, TeacherPretrainPayload, TeacherPretrainResult, TrainShardPayload, TrainShardResult,
-  AggregatePayload, AggregateResult, FitMapPayload, FitMapResult, EvaluatePayload, EvaluateResult, ReportPayload, ReportResult,
+  AggregatePayload, AggregateResult, FitMapPayload, FitMapResult, FittedMapSettings, EvaluatePayload, EvaluateResult, ReportPayload, ReportResult,
 } from './jobs.ts';
 export {
   parseTeacherCheckpointState, parseRunRecord, parseRoundManifest, parseRunManifest, parseEvaluationRecord,

@@ -24,7 +24,7 @@ import {
   positiveNumber,
 } from './primitives.ts';
 import { QUEUE_NAMES, QueueNameSchema, type QueueName } from './queues.ts';
-import { REPORT_FORMATS } from './run-config.ts';
+import { MEMORY_FEATURES, REPORT_FORMATS } from './run-config.ts';
 import { ShardSchema } from './shard.ts';
 import { TrainSpecSchema } from './train-spec.ts';
 
@@ -209,18 +209,34 @@ export const AggregateResultSchema = z.strictObject({
 });
 
 /** Fits a model's residual-Gaussian anomaly map on normal training images; writes weights + map. */
+/** What a fit-map job fits: the settings of evaluation.residualGaussian or evaluation.memory. */
+export const FittedMapSettingsSchema = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.literal('residual-gaussian'),
+    scales: distinct(nonNegativeInt(), 'scale').min(1),
+    shrinkage: z.number().min(0).max(0.999),
+  }),
+  z.strictObject({
+    kind: z.literal('memory'),
+    features: z.enum(MEMORY_FEATURES),
+    scale: nonNegativeInt(),
+    inputScale: z.union([z.literal(1), z.literal(2)]),
+    bankSize: positiveInt(),
+  }),
+]);
+export type FittedMapSettings = z.output<typeof FittedMapSettingsSchema>;
+
 export const FitMapPayloadSchema = z.strictObject({
   runId: RunIdSchema,
   /** `unified`, or the class in per-class mode. */
   model: ModelNameSchema,
-  /** The weights whose residuals are fitted. */
+  /** The weights the map is fitted for. */
   weights: ArtifactRefSchema,
   /** The run record (run.json) in the coordinator's store: the dataset, and the check that the worker sees that store. */
   run: ArtifactRefSchema,
   /** Sample ids of the normal training images fitted on (a seeded sample of the model's). */
   items: z.array(z.string().min(1)).min(1, { error: 'expected at least one training image' }),
-  scales: distinct(nonNegativeInt(), 'scale').min(1),
-  shrinkage: z.number().min(0).max(0.999),
+  map: FittedMapSettingsSchema,
   /** Where the weights with the fitted map go (runs/<id>/eval/<model>.safetensors, or eval-at/<r>/…). */
   outputKey: StoreKeySchema,
 });

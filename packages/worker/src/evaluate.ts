@@ -70,7 +70,7 @@ export async function evaluateClass(payload: EvaluatePayload, ctx: JobContext, r
   if (!cls) throw new WorkerError('E_STORE_MISSING', `class '${payload.className}' is not in the dataset at ${index.root}`);
   const tests: Sample[] = cls.test;
   // Weights that carry a fitted anomaly map (a fit-map job's output) are scored with it.
-  const { model, residualGaussian } = loadCheckpoint(await rt.weights(payload.weights), { source: payload.weights.key });
+  const { model, fittedMap } = loadCheckpoint(await rt.weights(payload.weights), { source: payload.weights.key });
   const plane = size * size;
   const maps = new Float32Array(tests.length * plane);
   const masks = new Uint8Array(tests.length * plane);
@@ -96,7 +96,7 @@ export async function evaluateClass(payload: EvaluatePayload, ctx: JobContext, r
           sigma: evaluation.blurSigma,
           scale: evaluation.mapReduction === 'reference' ? 'official' : 'mean',
           ...(evaluation.imageScore === 'top1%' ? { topFraction: 0.01 } : {}),
-          ...(residualGaussian ? { residualGaussian } : {}),
+          ...fittedMap,
         });
         computeMs += performance.now() - t0;
         const k = kept.length;

@@ -1,14 +1,14 @@
 /**
- * A fit-map job: the residual-Gaussian anomaly map of one model's weights, fitted in one forward
- * pass over the normal training images the payload names, written as the same weights with the
- * map's tensors added (model/src/weights/residual-gaussian-tensors.ts). The output is a pure
- * function of the payload: a job whose output already names these weights and settings returns
- * it, and a retry writes the same bytes.
+ * A fit-map job: the fitted anomaly map of one model's weights (a residual Gaussian or a memory
+ * bank), fitted in one forward pass over the normal training images the payload names, written
+ * as the same weights with the map's tensors added (model/src/weights/fitted-map-tensors.ts).
+ * The output is a pure function of the payload: a job whose output already names these weights
+ * and settings returns it, and a retry writes the same bytes.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadBatch, samplesById } from '@pmamba/data';
-import { ResidualGaussianFit, addToFit, loadCheckpoint, readSafetensors, withResidualGaussian } from '@pmamba/model';
-import type { FitMapPayload, FitMapResult } from '@pmamba/protocol';
+import { MemoryBankFit, ResidualGaussianFit, addToFit, loadCheckpoint, readSafetensors, withFittedMap, type FittedMap } from '@pmamba/model';
+import type { FitMapPayload, FitMapResult, FittedMapSettings } from '@pmamba/protocol';
 import { isStoreError, sha256 } from '@pmamba/store';
 import { WorkerError } from './errors.ts';
 import type { JobContext } from './job-context.ts';
@@ -20,7 +20,21 @@ const FITTED_FOR_KEY = 'pmamba.anomaly_map_fitted_for';
 const IMAGES_KEY = 'pmamba.anomaly_map_images';
 
 function fittedFor(payload: FitMapPayload): string {
-  return JSON.stringify({ weights: payload.weights.sha256, items: sha256(new TextEncoder().encode(payload.items.join('\n'))), scales: payload.scales, shrinkage: payload.shrinkage });
+  return JSON.stringify({ weights: payload.weights.sha256, items: sha256(new TextEncoder().encode(payload.items.join('\n'))), map: payload.map });
+}
+
+/** A fit of the kind the settings name; the memory bank's sample is seeded, so a retry draws the same. */
+function startFit(map: FittedMapSettings): ResidualGaussianFit | MemoryBankFit {
+  if (map.kind === 'memory') return new MemoryBankFit({ ...map, seed: 0 });
+  return new ResidualGaussianFit(map);
+}
+
+function describe(map: FittedMapSettings, fitted: FittedMap): string {
+  if ('memoryBank' in fitted) {
+    const b = fitted.memoryBank;
+    return `memory bank of ${b.vectors.length / b.dim} ${b.features} vectors on scale ${b.scale}, input ×${b.inputScale} (from ${b.locations} locations)`;
+  }
+  return `residual Gaussian on scale(s) ${map.kind === 'residual-gaussian' ? map.scales.join(', ') : ''} (${fitted.residualGaussian.locations} locations)`;
 }
 
 async function existing(payload: FitMapPayload, rt: WorkerRuntime): Promise<FitMapResult | undefined> {
@@ -59,7 +73,7 @@ export async function fitMap(payload: FitMapPayload, ctx: JobContext, rt: Worker
   const samples = samplesById(index, payload.items);
   const source = await rt.weights(payload.weights);
   const { model } = loadCheckpoint(source, { source: payload.weights.key });
-  const fit = new ResidualGaussianFit({ scales: payload.scales, shrinkage: payload.shrinkage });
+  const fit = startFit(payload.map);
   // A part of the images at a time: the job holds one part, not the whole sample.
   const part = record.config.evaluation.batchSize;
   let n = 0;
@@ -73,11 +87,11 @@ export async function fitMap(payload: FitMapPayload, ctx: JobContext, rt: Worker
       await ctx.progress({ done: Math.min(at + part, samples.length), total: samples.length, unit: 'images' });
     }
     if (n === 0) throw new WorkerError('E_STORE_MISSING', `none of the ${samples.length} training images of ${payload.model} could be read; the anomaly map cannot be fitted`);
-    const fitted = fit.finish();
+    const fitted: FittedMap = fit instanceof MemoryBankFit ? { memoryBank: fit.finish() } : { residualGaussian: fit.finish() };
     // The metadata names the inputs: a retry or a resumed run finds the finished fit.
-    const bytes = withResidualGaussian(source, fitted, { source: payload.weights.key, metadata: { [FITTED_FOR_KEY]: fittedFor(payload), [IMAGES_KEY]: String(n) } });
+    const bytes = withFittedMap(source, fitted, { source: payload.weights.key, metadata: { [FITTED_FOR_KEY]: fittedFor(payload), [IMAGES_KEY]: String(n) } });
     const written = await (await rt.store()).putBytes(payload.outputKey, bytes);
-    ctx.log(`anomaly map of ${payload.model}: residual Gaussian on scale(s) ${payload.scales.join(', ')} fitted on ${n} training images (${fitted.locations} locations)`);
+    ctx.log(`anomaly map of ${payload.model}: ${describe(payload.map, fitted)}, fitted on ${n} training images`);
     return {
       runId: payload.runId,
       model: payload.model,

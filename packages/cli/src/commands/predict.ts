@@ -214,7 +214,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       throw new CliError(`weights ${source} hold only an encoder (torchvision/timm names), not a trained model`, 'E_WEIGHTS_ENCODER_ONLY');
     }
     const threshold = args['level3-threshold'];
-    const { model, configFromFile, residualGaussian } = loadCheckpoint(bytes, {
+    const { model, configFromFile, fittedMap } = loadCheckpoint(bytes, {
       source,
       // Runs before the model is built, so a side it cannot take fails fast.
       override: (c) => {
@@ -231,9 +231,13 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       images = new Float32Array(n * 3 * size * size);
       for (let i = 0; i < n; i++) await loadImage(inputs[i], { size }, images, i * 3 * size * size);
     }
-    // Weights a run fitted its anomaly map for (evaluation.anomalyMap: residual-gaussian) carry the map.
-    if (residualGaussian) console.error(`pmamba: scoring with the residual-Gaussian anomaly map stored in ${source} (scale(s) ${residualGaussian.gaussians.map((g) => g.scale).join(', ')})`);
-    const result = inferAnomalyMaps(model, images, n, size, { batchSize: args['batch-size'], ...(residualGaussian ? { residualGaussian } : {}) });
+    // Weights a run fitted its anomaly map for (evaluation.anomalyMap: residual-gaussian or memory) carry the map.
+    if (fittedMap && 'residualGaussian' in fittedMap) console.error(`pmamba: scoring with the residual-Gaussian anomaly map stored in ${source} (scale(s) ${fittedMap.residualGaussian.gaussians.map((g) => g.scale).join(', ')})`);
+    if (fittedMap && 'memoryBank' in fittedMap) {
+      const b = fittedMap.memoryBank;
+      console.error(`pmamba: scoring with the memory-bank anomaly map stored in ${source} (${b.vectors.length / b.dim} ${b.features} vectors, scale ${b.scale}, input ×${b.inputScale})`);
+    }
+    const result = inferAnomalyMaps(model, images, n, size, { batchSize: args['batch-size'], ...fittedMap });
     model.dispose();
     await mkdir(args.out, { recursive: true });
     writeNpy(join(args.out, 'maps.npy'), result.maps, [n, size, size]);

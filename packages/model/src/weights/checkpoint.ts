@@ -2,8 +2,7 @@ import { parseModelConfig, presetConfig, type ModelConfig, type ModelConfigInput
 import { PyramidMamba } from '../model.ts';
 import { readSafetensors, writeSafetensors } from './safetensors.ts';
 import { exportStateDict, importStateDict } from './state-dict.ts';
-import type { ResidualGaussian } from '../residual-gaussian.ts';
-import { ANOMALY_MAP_PREFIX, readResidualGaussian } from './residual-gaussian-tensors.ts';
+import { ANOMALY_MAP_PREFIX, readFittedMap, type FittedMap } from './fitted-map-tensors.ts';
 
 /** Metadata key holding a pmamba checkpoint's model config (JSON). */
 export const CONFIG_KEY = 'pmamba.model_config';
@@ -24,8 +23,11 @@ export interface LoadedCheckpoint {
   /** Whether the config came from the file (else: the `reference` preset). */
   configFromFile: boolean;
   metadata: Record<string, string>;
-  /** The anomaly map's fitted residual Gaussian, when the checkpoint carries one (else: the cosine map). */
-  residualGaussian?: ResidualGaussian;
+  /**
+   * The fitted anomaly map (residual Gaussian or memory bank), when the checkpoint carries one
+   * (else: the cosine map); spread it into inferAnomalyMaps' options.
+   */
+  fittedMap?: FittedMap;
 }
 
 /**
@@ -39,7 +41,7 @@ export function loadCheckpoint(bytes: Uint8Array, opts: { source?: string; overr
   const stored = file.metadata[CONFIG_KEY];
   let config = stored ? parseModelConfig(JSON.parse(stored)) : presetConfig('reference');
   if (opts.override) config = parseModelConfig(opts.override(config));
-  const residualGaussian = readResidualGaussian(file.tensors, file.metadata, source);
+  const fittedMap = readFittedMap(file.tensors, file.metadata, source);
   const modelTensors = new Map([...file.tensors].filter(([name]) => !name.startsWith(ANOMALY_MAP_PREFIX)));
   const model = new PyramidMamba(config);
   try {
@@ -48,5 +50,5 @@ export function loadCheckpoint(bytes: Uint8Array, opts: { source?: string; overr
     model.dispose();
     throw e;
   }
-  return { model, config, configFromFile: Boolean(stored), metadata: file.metadata, ...(residualGaussian ? { residualGaussian } : {}) };
+  return { model, config, configFromFile: Boolean(stored), metadata: file.metadata, ...(fittedMap ? { fittedMap } : {}) };
 }

@@ -75,8 +75,7 @@ export const PAYLOADS: { [Q in QueueName]: JobPayload<Q> } = {
     weights: ref('runs/quickstart/rounds/2/merged/unified.safetensors'),
     run: ref('runs/quickstart/run.json', '9'),
     items: ['bottle/train/good/000', 'cable/train/good/000'],
-    scales: [0],
-    shrinkage: 0.01,
+    map: { kind: 'residual-gaussian', scales: [0], shrinkage: 0.01 },
     outputKey: 'runs/quickstart/eval/unified.safetensors',
   },
   evaluate: {

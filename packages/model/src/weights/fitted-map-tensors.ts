@@ -1,0 +1,92 @@
+/**
+ * A fitted anomaly map travels inside the checkpoint it was fitted for, so whoever loads the
+ * detector (evaluation, `predict`, the registry) scores it the same way: the metadata key below
+ * says which map (JSON), and its tensors are named under `anomaly_map.`:
+ * - residual Gaussian: `anomaly_map.residual_gaussian.<scale>.{mean,precision}`;
+ * - memory bank: `anomaly_map.memory.<scale>.bank` ([rows, dim]).
+ */
+import type { ResidualGaussian } from '../residual-gaussian.ts';
+import { MEMORY_FEATURES, type MemoryBank, type MemoryFeatures } from '../memory-bank.ts';
+import { WeightsMismatchError } from '../errors.ts';
+import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors.ts';
+
+/** Metadata key of the anomaly map a checkpoint carries (JSON); absent: the cosine map. */
+export const ANOMALY_MAP_KEY = 'pmamba.anomaly_map';
+/** Prefix of the tensors that belong to the anomaly map, not to the model. */
+export const ANOMALY_MAP_PREFIX = 'anomaly_map.';
+
+/** A fitted map, shaped to spread into inferAnomalyMaps' options. */
+export type FittedMap = { residualGaussian: ResidualGaussian } | { memoryBank: MemoryBank };
+
+type StoredMap =
+  | { kind: 'residual-gaussian'; shrinkage: number; locations: number; scales: { scale: number; typical: number }[] }
+  | { kind: 'memory'; scale: number; features: MemoryFeatures; inputScale: number; locations: number };
+
+const gaussianTensor = (scale: number, part: 'mean' | 'precision') => `${ANOMALY_MAP_PREFIX}residual_gaussian.${scale}.${part}`;
+const bankTensor = (scale: number) => `${ANOMALY_MAP_PREFIX}memory.${scale}.bank`;
+
+/** The map's tensors and metadata entry, to write beside the model's. */
+function entries(map: FittedMap): { tensors: [string, SafeTensor][]; stored: StoredMap } {
+  if ('memoryBank' in map) {
+    const b = map.memoryBank;
+    return {
+      tensors: [[bankTensor(b.scale), { dtype: 'F32', shape: [b.vectors.length / b.dim, b.dim], data: b.vectors }]],
+      stored: { kind: 'memory', scale: b.scale, features: b.features, inputScale: b.inputScale, locations: b.locations },
+    };
+  }
+  const rg = map.residualGaussian;
+  return {
+    tensors: rg.gaussians.flatMap((g) => [
+      [gaussianTensor(g.scale, 'mean'), { dtype: 'F32', shape: [g.channels], data: g.mean }],
+      [gaussianTensor(g.scale, 'precision'), { dtype: 'F32', shape: [g.channels, g.channels], data: g.precision }],
+    ]),
+    stored: { kind: 'residual-gaussian', shrinkage: rg.shrinkage, locations: rg.locations, scales: rg.gaussians.map((g) => ({ scale: g.scale, typical: g.typical })) },
+  };
+}
+
+/** The fitted map a checkpoint's tensors and metadata hold, if any. */
+export function readFittedMap(tensors: Map<string, SafeTensor>, metadata: Record<string, string>, source: string): FittedMap | undefined {
+  const raw = metadata[ANOMALY_MAP_KEY];
+  if (raw === undefined) return undefined;
+  let stored: StoredMap;
+  try {
+    stored = JSON.parse(raw) as StoredMap;
+  } catch {
+    throw new WeightsMismatchError(`${source}: metadata ${ANOMALY_MAP_KEY} is not JSON`);
+  }
+  if (stored.kind === 'memory') return { memoryBank: readMemoryBank(tensors, stored, source) };
+  if (stored.kind !== 'residual-gaussian' || !Array.isArray(stored.scales)) throw new WeightsMismatchError(`${source}: unknown anomaly map ${raw.slice(0, 80)}`);
+  const gaussians = stored.scales.map(({ scale, typical }) => {
+    const mean = tensors.get(gaussianTensor(scale, 'mean'));
+    const precision = tensors.get(gaussianTensor(scale, 'precision'));
+    if (!mean || !precision) throw new WeightsMismatchError(`${source}: the residual Gaussian of scale ${scale} has no ${mean ? 'precision' : 'mean'} tensor`);
+    const c = mean.shape[0];
+    if (mean.dtype !== 'F32' || precision.dtype !== 'F32' || precision.shape.length !== 2 || precision.shape[0] !== c || precision.shape[1] !== c) {
+      throw new WeightsMismatchError(`${source}: the residual Gaussian of scale ${scale} has tensors of the wrong type or shape`);
+    }
+    return { scale, channels: c, mean: mean.data as Float32Array, precision: precision.data as Float32Array, typical };
+  });
+  return { residualGaussian: { gaussians, shrinkage: stored.shrinkage, locations: stored.locations } };
+}
+
+function readMemoryBank(tensors: Map<string, SafeTensor>, stored: Extract<StoredMap, { kind: 'memory' }>, source: string): MemoryBank {
+  const { scale, features, inputScale, locations } = stored;
+  if (!Number.isInteger(scale) || !MEMORY_FEATURES.includes(features) || (inputScale !== 1 && inputScale !== 2)) {
+    throw new WeightsMismatchError(`${source}: the memory bank's settings are not valid: ${JSON.stringify(stored).slice(0, 120)}`);
+  }
+  const bank = tensors.get(bankTensor(scale));
+  if (!bank || bank.dtype !== 'F32' || bank.shape.length !== 2 || bank.shape[0] < 1) throw new WeightsMismatchError(`${source}: the memory bank of scale ${scale} has no F32 [rows, dim] tensor ${bankTensor(scale)}`);
+  return { scale, features, inputScale, locations, dim: bank.shape[1], vectors: bank.data as Float32Array };
+}
+
+/**
+ * The checkpoint `bytes` with `map` as its anomaly map (any earlier one replaced) and `metadata`
+ * added; the model's tensors and other metadata are copied unchanged.
+ */
+export function withFittedMap(bytes: Uint8Array, map: FittedMap, opts: { source?: string; metadata?: Record<string, string> } = {}): Uint8Array {
+  const file = readSafetensors(bytes, opts.source ?? 'checkpoint');
+  const tensors = new Map([...file.tensors].filter(([name]) => !name.startsWith(ANOMALY_MAP_PREFIX)));
+  const { tensors: added, stored } = entries(map);
+  for (const [name, t] of added) tensors.set(name, t);
+  return writeSafetensors(tensors, { ...file.metadata, ...opts.metadata, [ANOMALY_MAP_KEY]: JSON.stringify(stored) });
+}

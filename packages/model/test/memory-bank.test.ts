@@ -1,0 +1,90 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import * as tf from '@tensorflow/tfjs-core';
+import { MemoryBankFit, PyramidMamba, fitMemoryBank, inferAnomalyMaps, loadCheckpoint, presetConfig, saveCheckpoint, useBackend, withFittedMap } from '../src/index.ts';
+import { memoryDistance, memoryRows } from '../src/memory-bank.ts';
+
+before(async () => {
+  await useBackend('wasm');
+});
+
+/** The test images' side; the small preset's smallest input is 64², which inputScale 2 reaches. */
+const SIZE = 32;
+const FULL = 64;
+const per = 3 * SIZE * SIZE;
+/** n smooth random "texture" images, NCHW, seeded. */
+function images(n: number, seed: number, side = SIZE): Float32Array {
+  return tf.tidy(() => {
+    const x = tf.randomNormal([n, 3, side / 4, side / 4], 0, 1, 'float32', seed);
+    const up = tf.image.resizeBilinear(tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D, [side, side]);
+    return tf.transpose(up, [0, 3, 1, 2]).dataSync() as Float32Array;
+  });
+}
+
+test('memoryDistance is the brute-force nearest-neighbour distance', () => {
+  const model = new PyramidMamba(presetConfig('small'), 5);
+  const x = tf.tidy(() => tf.transpose(tf.tensor4d(images(3, 2, FULL), [3, 3, FULL, FULL]), [0, 2, 3, 1]) as tf.Tensor4D);
+  const { teacher, student } = model.forward(x);
+  for (const features of ['teacher', 'teacher+residual'] as const) {
+    const bank = fitMemoryBank(model, images(4, 9, FULL), 4, FULL, { scale: 0, features, inputScale: 1, bankSize: 37, seed: 1 });
+    assert.equal(bank.vectors.length, 37 * bank.dim);
+    assert.equal(bank.locations, 4 * (FULL / 4) ** 2);
+    const rows = memoryRows(teacher, student, { scale: 0, features });
+    const q = rows.arraySync();
+    rows.dispose();
+    const got = memoryDistance(teacher, student, bank);
+    assert.equal(got.length, q.length);
+    for (let i = 0; i < q.length; i += 7) {
+      let best = Infinity;
+      for (let j = 0; j < 37; j++) {
+        let d = 0;
+        for (let k = 0; k < bank.dim; k++) d += (q[i][k] - bank.vectors[j * bank.dim + k]) ** 2;
+        best = Math.min(best, d);
+      }
+      assert.ok(Math.abs(got[i] - Math.sqrt(best)) < 1e-3 * (1 + Math.sqrt(best)), `location ${i}: ${got[i]} vs ${Math.sqrt(best)}`);
+    }
+  }
+  tf.dispose([x, teacher, student]);
+  model.dispose();
+});
+
+test('the bank is a seeded sample of every location, bounded in size', () => {
+  const model = new PyramidMamba(presetConfig('small'), 5);
+  const train = images(6, 4, FULL);
+  const a = fitMemoryBank(model, train, 6, FULL, { scale: 1, features: 'teacher', inputScale: 1, bankSize: 50, seed: 3, batchSize: 2 });
+  const b = fitMemoryBank(model, train, 6, FULL, { scale: 1, features: 'teacher', inputScale: 1, bankSize: 50, seed: 3, batchSize: 4 });
+  assert.deepEqual(Array.from(a.vectors), Array.from(b.vectors), 'the sample does not depend on the batching');
+  const all = fitMemoryBank(model, train, 6, FULL, { scale: 1, features: 'teacher', inputScale: 1, bankSize: 10_000, seed: 3 });
+  assert.equal(all.vectors.length / all.dim, 6 * (FULL / 8) ** 2, 'a bank larger than the locations holds them all');
+  assert.throws(() => new MemoryBankFit({ scale: 0, features: 'teacher', inputScale: 3, bankSize: 5 }), /inputScale/);
+  assert.throws(() => new MemoryBankFit({ scale: 0, features: 'teacher', inputScale: 1, bankSize: 5 }).finish(), /no images/);
+  model.dispose();
+});
+
+test('the memory map is 0 on images in the bank, higher on a defect, and travels in the checkpoint', () => {
+  const model = new PyramidMamba(presetConfig('small'), 3);
+  const train = images(8, 1);
+  // inputScale 2: the model sees 64² images; the maps come back at 32².
+  const bank = fitMemoryBank(model, train, 8, SIZE, { scale: 0, features: 'teacher', inputScale: 2, bankSize: 100_000, seed: 0 });
+  assert.equal(bank.locations, 8 * ((2 * SIZE) / 4) ** 2);
+  const seen = inferAnomalyMaps(model, train.subarray(0, 2 * per), 2, SIZE, { sigma: 0, memoryBank: bank });
+  assert.equal(seen.maps.length, 2 * SIZE * SIZE);
+  assert.ok(Math.max(...seen.scores) < 1e-2, `a training image's locations are in the bank: ${Math.max(...seen.scores)}`);
+  const test = images(4, 2);
+  const defective = Float32Array.from(test);
+  for (let i = 0; i < 4; i++) for (let ch = 0; ch < 3; ch++) for (let y = 12; y < 20; y++) for (let x = 12; x < 20; x++) defective[i * per + ch * SIZE * SIZE + y * SIZE + x] = (y + x) % 2 ? 3 : -3;
+  const normal = inferAnomalyMaps(model, test, 4, SIZE, { sigma: 1, memoryBank: bank });
+  const bad = inferAnomalyMaps(model, defective, 4, SIZE, { sigma: 1, memoryBank: bank });
+  for (let i = 0; i < 4; i++) assert.ok(bad.scores[i] > normal.scores[i], `image ${i}: ${bad.scores[i]} vs ${normal.scores[i]}`);
+
+  const loaded = loadCheckpoint(withFittedMap(saveCheckpoint(model), { memoryBank: bank }));
+  assert.ok(loaded.fittedMap && 'memoryBank' in loaded.fittedMap);
+  const { vectors, ...settings } = loaded.fittedMap.memoryBank;
+  assert.deepEqual(settings, { scale: 0, features: 'teacher', inputScale: 2, dim: bank.dim, locations: bank.locations });
+  assert.deepEqual(Array.from(vectors), Array.from(bank.vectors));
+  const again = inferAnomalyMaps(loaded.model, defective, 4, SIZE, { sigma: 1, ...loaded.fittedMap });
+  assert.deepEqual(Array.from(again.scores), Array.from(bad.scores));
+  assert.throws(() => inferAnomalyMaps(model, test, 4, SIZE, { memoryBank: { ...bank, scale: 5 } }), /scale 5/);
+  loaded.model.dispose();
+  model.dispose();
+});
