@@ -9,7 +9,7 @@ import { basename, extname, join } from 'node:path';
 import { promisify } from 'node:util';
 import sharp from 'sharp';
 import { readNpy, npyToFloat32, synthesize, writeNpy } from '@pmamba/data';
-import { IMAGE_SIZE_KEY, PyramidMamba, exportStateDict, fitResidualGaussian, inferAnomalyMaps, presetConfig, saveCheckpoint, useBackend, withFittedMap, writeSafetensors } from '@pmamba/model';
+import { IMAGE_SIZE_KEY, PyramidMamba, exportStateDict, fitMemoryBank, fitResidualGaussian, inferAnomalyMaps, presetConfig, saveCheckpoint, useBackend, withFittedMap, writeSafetensors } from '@pmamba/model';
 import { applyTestWeights } from '../packages/model/test/support/test-weights.ts';
 import { outputStems } from '../packages/cli/src/predict-outputs.ts';
 
@@ -176,6 +176,25 @@ test('predict scores with the residual-Gaussian map stored in the weights', asyn
   const { stderr } = await pmamba('predict', '--weights', weights, '--input', npy, '--out', out, '--backend', 'wasm');
   assert.match(stderr, /scoring with the residual-Gaussian anomaly map stored in .*fitted32\.safetensors \(scale\(s\) 0\)/);
   const scores = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8')) as number[];
+  scores.forEach((v, i) => assert.ok(Math.abs(v - expected.scores[i]) < 1e-4 * (1 + Math.abs(expected.scores[i])), `score ${i}: ${v} vs ${expected.scores[i]}`));
+});
+
+test('predict scores with the memory-bank map stored in the weights, at its input scale', async () => {
+  const model = new PyramidMamba(presetConfig('small', { pyramid: { mode: 'levels', levels: [1, 2, 2, 2] } }), 3);
+  const normal = Float32Array.from({ length: 4 * 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.29) * 0.5);
+  const memoryBank = fitMemoryBank(model, normal, 4, 32, { scale: 0, features: 'teacher', inputScale: 2, bankSize: 300, seed: 0 });
+  const weights = join(dir, 'memory32.safetensors');
+  writeFileSync(weights, withFittedMap(saveCheckpoint(model, { [IMAGE_SIZE_KEY]: '32' }), { memoryBank }));
+  const npy = join(dir, 'memory-input.npy');
+  const input = Float32Array.from(normal.subarray(0, 2 * 3 * 32 * 32), (v, i) => (i % 97 === 0 ? 2 : v));
+  writeNpy(npy, input, [2, 3, 32, 32]);
+  const expected = inferAnomalyMaps(model, input, 2, 32, { memoryBank });
+  model.dispose();
+  const out = join(dir, 'out-memory');
+  const { stderr } = await pmamba('predict', '--weights', weights, '--input', npy, '--out', out, '--backend', 'wasm');
+  assert.match(stderr, /scoring with the memory-bank anomaly map stored in .*memory32\.safetensors \(300 teacher vectors, scale 0, input ×2\)/);
+  const scores = JSON.parse(readFileSync(join(out, 'scores.json'), 'utf8')) as number[];
+  assert.ok(expected.scores.every((v) => v > 0));
   scores.forEach((v, i) => assert.ok(Math.abs(v - expected.scores[i]) < 1e-4 * (1 + Math.abs(expected.scores[i])), `score ${i}: ${v} vs ${expected.scores[i]}`));
 });
 

@@ -58,6 +58,10 @@ function printTables(outcome: RunOutcome, record: RunRecord): void {
   if (outcome.evaluations.length > 1) {
     const delta = first !== null && last !== null ? ` (${last >= first ? '+' : ''}${((last - first) * 100).toFixed(1)} points)` : '';
     process.stdout.write(`\nmean mAD: untrained ${percent(first)} → trained ${percent(last)}${delta}\n`);
+    const e = record.config.evaluation;
+    if (e.anomalyMap === 'memory' && e.memory.features === 'teacher') {
+      process.stdout.write('(the anomaly map is a memory bank of teacher features: it does not read the student, so training does not change it)\n');
+    }
   }
 }
 
