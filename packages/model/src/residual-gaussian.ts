@@ -66,7 +66,8 @@ export class ResidualGaussianFit {
       const c = teacher[scale].shape[3];
       const [sum, outer] = tf.tidy(() => {
         const r = residualRows(teacher[scale], student[scale]);
-        return [tf.sum(r, 0), tf.matMul(r, r, true, false)];
+        // rᵀr with the transpose explicit: tfjs-wasm's transposeA path is a slow loop (ops/matmul.ts).
+        return [tf.sum(r, 0), tf.matMul(tf.transpose(r), r)];
       });
       const sums = this.sums.get(scale) ?? new Float64Array(c);
       const outers = this.outer.get(scale) ?? new Float64Array(c * c);
