@@ -40,9 +40,10 @@ export interface AnomalyMaps {
 
 /**
  * 1 − cosine similarity over channels per scale (or the residual-Gaussian distance on its
- * scales, or the memory bank's nearest-neighbour distance on its scale), bilinearly upsampled (align_corners) to the image size, averaged over scales, blurred
- * with a Gaussian (scipy's gaussian_filter: truncate 4, mode reflect); the image score is the
- * map's max, or the mean of its top fraction.
+ * scales, or the memory bank's nearest-neighbour distance on its scale), bilinearly upsampled
+ * (align_corners) to the image size, averaged over scales, blurred with a Gaussian (scipy's
+ * gaussian_filter: truncate 4, mode reflect); the image score is the map's max, or the mean of
+ * its top fraction.
  */
 export function anomalyMaps(teacher: FeatureMaps, student: FeatureMaps | undefined, opts: AnomalyMapOptions): AnomalyMaps {
   const { size } = opts;

@@ -29,12 +29,13 @@ function startFit(map: FittedMapSettings): ResidualGaussianFit | MemoryBankFit {
   return new ResidualGaussianFit(map);
 }
 
-function describe(map: FittedMapSettings, fitted: FittedMap): string {
+function describe(fitted: FittedMap): string {
   if ('memoryBank' in fitted) {
     const b = fitted.memoryBank;
     return `memory bank of ${b.vectors.length / b.dim} ${b.features} vectors on scale ${b.scale}, input ×${b.inputScale} (from ${b.locations} locations)`;
   }
-  return `residual Gaussian on scale(s) ${map.kind === 'residual-gaussian' ? map.scales.join(', ') : ''} (${fitted.residualGaussian.locations} locations)`;
+  const rg = fitted.residualGaussian;
+  return `residual Gaussian on scale(s) ${rg.gaussians.map((g) => g.scale).join(', ')} (${rg.locations} locations)`;
 }
 
 async function existing(payload: FitMapPayload, rt: WorkerRuntime): Promise<FitMapResult | undefined> {
@@ -91,7 +92,7 @@ export async function fitMap(payload: FitMapPayload, ctx: JobContext, rt: Worker
     // The metadata names the inputs: a retry or a resumed run finds the finished fit.
     const bytes = withFittedMap(source, fitted, { source: payload.weights.key, metadata: { [FITTED_FOR_KEY]: fittedFor(payload), [IMAGES_KEY]: String(n) } });
     const written = await (await rt.store()).putBytes(payload.outputKey, bytes);
-    ctx.log(`anomaly map of ${payload.model}: ${describe(payload.map, fitted)}, fitted on ${n} training images`);
+    ctx.log(`anomaly map of ${payload.model}: ${describe(fitted)}, fitted on ${n} training images`);
     return {
       runId: payload.runId,
       model: payload.model,
