@@ -19,6 +19,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureMaps } from './model.ts';
 import { mulberry32 } from './rng.ts';
+import { matMul } from './ops/matmul.ts';
+import { unitChannels } from './residual-gaussian.ts';
 
 export const MEMORY_FEATURES = ['teacher', 'teacher+residual'] as const;
 export type MemoryFeatures = (typeof MEMORY_FEATURES)[number];
@@ -48,9 +50,8 @@ export function memoryRows(teacher: FeatureMaps, student: FeatureMaps | undefine
     const t = teacher[scale];
     if (settings.features === 'teacher') return tf.reshape(t, [-1, t.shape[3]]) as tf.Tensor2D;
     if (!student) throw new RangeError('memory bank: teacher+residual features need the student\'s maps');
-    const unit = (x: tf.Tensor4D) => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-8));
-    const tu = unit(t);
-    return tf.reshape(tf.concat([tu, tf.sub(tu, unit(student[scale]))], -1), [-1, 2 * t.shape[3]]) as tf.Tensor2D;
+    const tu = unitChannels(t);
+    return tf.reshape(tf.concat([tu, tf.sub(tu, unitChannels(student[scale]))], -1), [-1, 2 * t.shape[3]]) as tf.Tensor2D;
   });
 }
 
@@ -121,9 +122,9 @@ export function memoryDistance(teacher: FeatureMaps, student: FeatureMaps | unde
     const m = Math.min(BANK_CHUNK, count - at);
     const next = tf.tidy(() => {
       const b = tf.tensor2d(bank.vectors.subarray(at * bank.dim, (at + m) * bank.dim), [m, bank.dim]);
-      // [d+1, m], transposed here: tfjs-wasm's matMul with transposeB measured 10× slower.
-      const keys = tf.transpose(tf.concat([tf.mul(b, -2), tf.sum(tf.square(b), 1, true)], 1));
-      const chunkMin = tf.min(tf.matMul(queries, keys), 1) as tf.Tensor1D;
+      const keys = tf.concat([tf.mul(b, -2), tf.sum(tf.square(b), 1, true)], 1);
+      // ops/matmul.ts transposes explicitly: tfjs-wasm's transposeB product measured 10× slower here.
+      const chunkMin = tf.min(matMul(queries, keys, false, true), 1) as tf.Tensor1D;
       return best ? (tf.minimum(best, chunkMin) as tf.Tensor1D) : chunkMin;
     });
     best?.dispose();

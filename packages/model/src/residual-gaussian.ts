@@ -14,6 +14,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureMaps } from './model.ts';
+import { matMul } from './ops/matmul.ts';
 
 /** One feature scale's fitted Gaussian. */
 export interface ScaleGaussian {
@@ -38,10 +39,12 @@ export interface ResidualGaussian {
 
 /** Unit-normalised residuals of one scale as rows: [N·H·W, C]. */
 function residualRows(t: tf.Tensor4D, s: tf.Tensor4D): tf.Tensor2D {
-  return tf.tidy(() => {
-    const unit = (x: tf.Tensor4D) => tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-8));
-    return tf.reshape(tf.sub(unit(t), unit(s)), [-1, t.shape[3]]) as tf.Tensor2D;
-  });
+  return tf.tidy(() => tf.reshape(tf.sub(unitChannels(t), unitChannels(s)), [-1, t.shape[3]]) as tf.Tensor2D);
+}
+
+/** Each location's channel vector scaled to unit length (eps 1e-8), NHWC. */
+export function unitChannels(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.div(x, tf.maximum(tf.norm(x, 'euclidean', -1, true), 1e-8));
 }
 
 /** Accumulates the residuals' sums and outer products (float64) batch by batch, then inverts. */
@@ -66,8 +69,7 @@ export class ResidualGaussianFit {
       const c = teacher[scale].shape[3];
       const [sum, outer] = tf.tidy(() => {
         const r = residualRows(teacher[scale], student[scale]);
-        // rᵀr with the transpose explicit: tfjs-wasm's transposeA path is a slow loop (ops/matmul.ts).
-        return [tf.sum(r, 0), tf.matMul(tf.transpose(r), r)];
+        return [tf.sum(r, 0), matMul(r, r, true, false)];
       });
       const sums = this.sums.get(scale) ?? new Float64Array(c);
       const outers = this.outer.get(scale) ?? new Float64Array(c * c);
