@@ -58,7 +58,7 @@ for (const caseName of ['s64_t64', 's64_t4', 's128_t16']) {
       for (let i = 0; i < 3; i++) diffs[`feats_t_${i}`] = maxDiffNchw(npy(caseName, `feats_t_${i}`), teacher[i]);
       diffs.dec_stage0 = maxDiffNchw(npy(caseName, 'dec_stage0'), stages[0]);
       for (let i = 0; i < 3; i++) diffs[`feats_s_${i}`] = maxDiffNchw(npy(caseName, `feats_s_${i}`), student[i]);
-      const maps = anomalyMaps(teacher, student, { size: meta.size });
+      const maps = anomalyMaps({ teacher, student }, { size: meta.size });
       const em = npy(caseName, 'anomaly_maps');
       const es = npy(caseName, 'image_scores');
       diffs.anomaly_maps = Math.max(...Array.from(maps.maps, (v, i) => Math.abs(v - em.data[i])));

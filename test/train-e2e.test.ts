@@ -218,9 +218,10 @@ describe('pmamba train end to end (Redis + S3)', () => {
     assert.deepEqual(events.filter((e) => e.type === 'map-fit-finished').map((e) => e.type === 'map-fit-finished' && `${e.atRound} ${e.model} ${e.images}`), ['0 unified 8', '2 unified 8']);
     assert.equal(outcome.models.unified.key, layout.fittedWeightsKey('e2e-memory', 'unified'));
     const fitted = readSafetensors(await store.getBytes(outcome.models.unified.key));
-    assert.deepEqual(JSON.parse(fitted.metadata['pmamba.anomaly_map']), { kind: 'memory', scale: 0, features: 'teacher', inputScale: 2, locations: 8 * (64 / 4) ** 2 });
-    // 100 of the 8 images' 16×16 stride-4 locations (the 32² images seen at 64²), 64 channels each.
-    assert.deepEqual(fitted.tensors.get('anomaly_map.memory.0.bank')!.shape, [100, 64]);
+    assert.deepEqual(JSON.parse(fitted.metadata['pmamba.anomaly_map']), { kind: 'memory', scale: 'stem', features: 'teacher', inputScale: 2, locations: 8 * (64 / 2) ** 2 });
+    // The default reads the teacher's stem: 100 of the 8 images' 32×32 stride-2 locations (the 32²
+    // images seen at 64²), 64 channels each.
+    assert.deepEqual(fitted.tensors.get('anomaly_map.memory.stem.bank')!.shape, [100, 64]);
     const carpet = await store.getJson(layout.evalMetricsKey('e2e-memory', 'carpet'), parseEvaluationRecord);
     assert.equal(carpet.weights.sha256, outcome.models.unified.sha256, 'the evaluation scored the fitted weights');
     assertTable(outcome.evaluations.at(-1)!.result.table, ['carpet', 'disc']);

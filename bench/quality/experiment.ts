@@ -6,8 +6,8 @@
  *   npx tsx bench/quality/experiment.ts --data ROOT [--classes a,b] [--size 64]
  *       [--teacher random|pretext] [--pretrain-steps 150] [--pretrain-lr 0.001] [--frozen 0]
  *       [--steps 160] [--batch 4] [--lr 0.002] [--sigma 2] [--seed 7]
- *       [--residual-gauss --rg-scales 0] [--memory teacher|teacher+residual[,…] --input-scale 1|2[,…] --bank 16384 --mem-scale 0]
- *       [--save MODEL | --load MODEL]
+ *       [--residual-gauss --rg-scales 0] [--memory teacher|teacher+residual[,…] --input-scale 1|2[,…] --bank 16384 --mem-scale stem|0|1|2[,…]]
+ *       [--save MODEL | --load MODEL] [--skip-eval: no cosine-map tables, for fitted maps alone]
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { parseArgs } from 'node:util';
@@ -45,6 +45,7 @@ const { values: a } = parseArgs({
     'input-scale': { type: 'string', default: '2' },
     bank: { type: 'string', default: '16384' },
     'mem-scale': { type: 'string', default: '0' },
+    'skip-eval': { type: 'boolean', default: false },
   },
 });
 const size = Number(a.size);
@@ -96,7 +97,7 @@ if (!a.load) {
 const evaluate = (label: string) => printEvaluationTable(model, index, label, { size, sigma: Number(a.sigma), nhwc, secs });
 
 if (!a.load) {
-  await evaluate('untrained student');
+  if (!a['skip-eval']) await evaluate('untrained student');
   const trainer = new Trainer(model, { lr: Number(a.lr), seed });
   const bs = Number(a.batch);
   const steps = Number(a.steps);
@@ -108,7 +109,7 @@ if (!a.load) {
   }
   if (a.save) writeFileSync(a.save, saveCheckpoint(model));
 }
-await evaluate('trained');
+if (!a['skip-eval']) await evaluate('trained');
 if (a['residual-gauss']) {
   // Fit every scale once; each scale's own map gives its column, the chosen scales the map.
   const fit = fitResidualGaussian(model, train.images, nTrain, size, { scales: [0, 1, 2], shrinkage: Number(a.shrink) });
@@ -133,8 +134,9 @@ if (a['residual-gauss']) {
 if (a.memory) {
   // One bank over every class's training images (a unified model's), per feature kind and input scale.
   for (const features of a.memory.split(',') as MemoryFeatures[]) {
-    for (const inputScale of a['input-scale']!.split(',').map(Number)) {
-      const memoryBank = fitMemoryBank(model, train.images, nTrain, size, { scale: Number(a['mem-scale']), features, inputScale, bankSize: Number(a.bank), seed });
+    for (const [scale, inputScale] of a['mem-scale']!.split(',').flatMap((sc) => a['input-scale']!.split(',').map((i) => [sc === 'stem' ? sc : Number(sc), Number(i)] as const))) {
+      if (scale === 'stem' && features !== 'teacher') continue;
+      const memoryBank = fitMemoryBank(model, train.images, nTrain, size, { scale, features, inputScale, bankSize: Number(a.bank), seed });
       console.log(`\n[memory bank: ${features}, scale ${memoryBank.scale}, input ×${inputScale}, ${memoryBank.vectors.length / memoryBank.dim} of ${memoryBank.locations} training locations] (${secs()} s)`);
       let mean = 0;
       let meanP = 0;

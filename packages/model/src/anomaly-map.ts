@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureMaps } from './model.ts';
 import { residualGaussianDistance, type ResidualGaussian } from './residual-gaussian.ts';
-import { memoryDistance, type MemoryBank } from './memory-bank.ts';
+import { memoryDistance, memorySource, type MemoryBank, type ModelMaps } from './memory-bank.ts';
 
 export interface AnomalyMapOptions {
   /** Output side (the image size). */
@@ -40,34 +40,48 @@ export interface AnomalyMaps {
 
 /**
  * 1 − cosine similarity over channels per scale (or the residual-Gaussian distance on its
- * scales, or the memory bank's nearest-neighbour distance on its scale), bilinearly upsampled
+ * scales, or the memory bank's nearest-neighbour distance on the map it reads), bilinearly upsampled
  * (align_corners) to the image size, averaged over scales, blurred with a Gaussian (scipy's
  * gaussian_filter: truncate 4, mode reflect); the image score is the map's max, or the mean of
  * its top fraction.
  */
-export function anomalyMaps(teacher: FeatureMaps, student: FeatureMaps | undefined, opts: AnomalyMapOptions): AnomalyMaps {
+export function anomalyMaps(model: ModelMaps, opts: AnomalyMapOptions): AnomalyMaps {
   const { size } = opts;
   const sigma = opts.sigma ?? 4;
-  const n = teacher[0].shape[0];
-  const acc = new Float64Array(n * size * size);
   const rg = opts.residualGaussian;
   const bank = opts.memoryBank;
   if (rg && bank) throw new RangeError('anomaly map: give a residual Gaussian or a memory bank, not both');
-  const scales = rg ? rg.gaussians.map((g) => g.scale) : bank ? [bank.scale] : teacher.map((_, s) => s);
   // Only a memory bank of teacher features can do without the student's maps.
-  const needs = (): FeatureMaps => {
-    if (!student) throw new RangeError('anomaly map: this map needs the student\'s feature maps');
-    return student;
+  const teacher = (): FeatureMaps => {
+    if (!model.teacher) throw new RangeError('anomaly map: this map needs the teacher\'s feature maps');
+    return model.teacher;
   };
-  scales.forEach((s, k) => {
-    if (s >= teacher.length) throw new RangeError(`anomaly map: the fitted map uses scale ${s}; the model has ${teacher.length} feature scales`);
-    const d = rg ? residualGaussianDistance(teacher[s], needs()[s], rg.gaussians[k]) : bank ? memoryDistance(teacher, student, bank) : cosineDistance(teacher[s], needs()[s]);
-    const [, h, w] = teacher[s].shape;
+  const student = (): FeatureMaps => {
+    if (!model.student) throw new RangeError('anomaly map: this map needs the student\'s feature maps');
+    return model.student;
+  };
+  /** Each scored map's distances (N·h·w) and its side. */
+  const scored: { d: Float32Array; h: number; w: number }[] = [];
+  if (bank) {
+    const [, h, w] = memorySource(model, bank.scale).shape;
+    scored.push({ d: memoryDistance(model, bank), h, w });
+  } else {
+    const scales = rg ? rg.gaussians.map((g) => g.scale) : teacher().map((_, s) => s);
+    scales.forEach((s, k) => {
+      if (s >= teacher().length) throw new RangeError(`anomaly map: the fitted map uses scale ${s}; the model has ${teacher().length} feature scales`);
+      const [, h, w] = teacher()[s].shape;
+      const d = rg ? residualGaussianDistance(teacher()[s], student()[s], rg.gaussians[k]) : cosineDistance(teacher()[s], student()[s]);
+      scored.push({ d, h, w });
+    });
+  }
+  const n = scored[0].d.length / (scored[0].h * scored[0].w);
+  const acc = new Float64Array(n * size * size);
+  for (const { d, h, w } of scored) {
     for (let i = 0; i < n; i++) {
       upsampleAlignCornersInto(d.subarray(i * h * w, (i + 1) * h * w), h, w, size, acc.subarray(i * size * size, (i + 1) * size * size));
     }
-  });
-  const div = opts.scale === 'official' ? scales.length * scales.length : scales.length;
+  }
+  const div = opts.scale === 'official' ? scored.length * scored.length : scored.length;
   for (let i = 0; i < acc.length; i++) acc[i] /= div;
   const maps = new Float32Array(acc.length);
   const scores = new Float32Array(n);

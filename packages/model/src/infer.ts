@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { FeatureMaps, PyramidMamba } from './model.ts';
+import type { PyramidMamba } from './model.ts';
 import { anomalyMaps, type AnomalyMapOptions, type AnomalyMaps } from './anomaly-map.ts';
 import { ResidualGaussianFit, type ResidualGaussian } from './residual-gaussian.ts';
-import { MemoryBankFit, type MemoryBank } from './memory-bank.ts';
+import { MemoryBankFit, memoryNeeds, type MemoryBank, type MemoryBankSettings, type ModelMaps } from './memory-bank.ts';
 
 export interface InferOptions extends Omit<AnomalyMapOptions, 'size'> {
   /** Images per forward pass. Default 8. */
@@ -18,9 +18,8 @@ export interface InferOptions extends Omit<AnomalyMapOptions, 'size'> {
 export function inferAnomalyMaps(model: PyramidMamba, images: Float32Array, n: number, size: number, opts: InferOptions = {}): AnomalyMaps {
   const maps = new Float32Array(n * size * size);
   const scores = new Float32Array(n);
-  const bank = opts.memoryBank;
-  forEachBatch(model, images, n, size, { ...opts, inputScale: bank?.inputScale ?? 1, teacherOnly: bank?.features === 'teacher' }, (at, teacher, student) => {
-    const out = anomalyMaps(teacher, student, { ...opts, size });
+  forEachBatch(model, images, n, size, { ...opts, memory: opts.memoryBank }, (at, batch) => {
+    const out = anomalyMaps(batch, { ...opts, size });
     maps.set(out.maps, at * size * size);
     scores.set(out.scores, at);
   });
@@ -62,41 +61,43 @@ export function fitMemoryBank(
  */
 export function addToFit(fit: ResidualGaussianFit | MemoryBankFit, model: PyramidMamba, images: Float32Array, n: number, size: number, opts: Pick<InferOptions, 'batchSize' | 'onProgress'> = {}): void {
   const memory = fit instanceof MemoryBankFit ? fit.settings : undefined;
-  forEachBatch(model, images, n, size, { ...opts, inputScale: memory?.inputScale ?? 1, teacherOnly: memory?.features === 'teacher' }, (_, teacher, student) =>
-    // The residual Gaussian always runs the student (teacherOnly is false for it).
-    fit instanceof MemoryBankFit ? fit.add(teacher, student) : fit.add(teacher, student!),
+  forEachBatch(model, images, n, size, { ...opts, memory }, (_, maps) =>
+    // Without a memory bank the whole model runs, so both maps are there for the residual Gaussian.
+    fit instanceof MemoryBankFit ? fit.add(maps) : fit.add(maps.teacher!, maps.student!),
   );
 }
 
 /**
- * The teacher and student maps of each batch of NCHW images, disposed after `use`; with
- * `inputScale` ≠ 1 the model sees the images bilinearly resized by that factor. With
- * `teacherOnly` the student is not run (a map of teacher features alone needs none).
+ * The model's maps of each batch of NCHW images, disposed after `use`. Without a memory bank the
+ * whole model runs; with one, only what the bank reads (memoryNeeds: the stem alone, the teacher,
+ * or teacher and student), on the images bilinearly resized by its `inputScale`.
  */
 function forEachBatch(
   model: PyramidMamba,
   images: Float32Array,
   n: number,
   size: number,
-  opts: Pick<InferOptions, 'batchSize' | 'onProgress'> & { inputScale: number; teacherOnly?: boolean },
-  use: (at: number, teacher: FeatureMaps, student: FeatureMaps | undefined) => void,
+  opts: Pick<InferOptions, 'batchSize' | 'onProgress'> & { memory?: MemoryBankSettings },
+  use: (at: number, maps: ModelMaps) => void,
 ): void {
   const per = 3 * size * size;
   if (images.length !== n * per) throw new RangeError(`expected ${n}×3×${size}×${size} = ${n * per} values, got ${images.length}`);
+  const needs = opts.memory ? memoryNeeds(opts.memory) : { stem: false, teacher: true, student: true };
+  const side = Math.round(size * (opts.memory?.inputScale ?? 1));
   const bs = Math.max(1, opts.batchSize ?? 8);
   for (let at = 0; at < n; at += bs) {
     const m = Math.min(bs, n - at);
-    const side = Math.round(size * opts.inputScale);
     const x = tf.tidy(() => {
       const nhwc = tf.transpose(tf.tensor4d(images.subarray(at * per, (at + m) * per), [m, 3, size, size]), [0, 2, 3, 1]) as tf.Tensor4D;
       return side === size ? nhwc : tf.image.resizeBilinear(nhwc, [side, side]);
     });
-    const { teacher, student } = opts.teacherOnly ? { teacher: model.teacher(x), student: undefined } : model.forward(x);
+    const maps: ModelMaps = needs.student ? model.forward(x) : needs.teacher ? { teacher: model.teacher(x) } : {};
+    if (needs.stem) maps.stem = model.teacherStem(x);
     x.dispose();
     try {
-      use(at, teacher, student);
+      use(at, maps);
     } finally {
-      tf.dispose([teacher, student ?? []]);
+      tf.dispose([maps.teacher ?? [], maps.student ?? [], maps.stem ?? []]);
     }
     opts.onProgress?.(at + m, n);
   }

@@ -5,16 +5,15 @@
  * student's residuals (residual-gaussian.ts) cannot describe textures whose normal appearance
  * is many-modal (bricks and joints, planks and seams); a nearest neighbour can.
  *
- * Features per location at one scale: `teacher` = the teacher's feature vector as it is;
- * `teacher+residual` = t/|t| beside the student's residual t/|t| − s/|s|. With `inputScale` 2
- * the model sees the image upsampled twice: the stride-4 scale then samples every second pixel
- * of the original, where a defect of a few pixels is not averaged away.
+ * Where it reads (`scale`): the teacher's stem (stride 2: with the Gaussian stem, a jet of
+ * Gaussian derivatives at σ 0.5, 1, 2) or one of its feature scales (stride 4, 8, 16). Features
+ * per location: `teacher` = the teacher's vector as it is; `teacher+residual` = t/|t| beside the
+ * student's residual t/|t| − s/|s| (feature scales only). With `inputScale` 2 the model sees
+ * the image upsampled twice, so each stride samples the original twice as finely.
  *
  * @example
- * const fit = new MemoryBankFit({ scale: 0, features: 'teacher', inputScale: 2, bankSize: 8192, seed: 0 });
- * addToMemoryBank(fit, model, images, n, size);      // infer.ts: forward passes at inputScale
- * const memoryBank = fit.finish();
- * const { maps, scores } = inferAnomalyMaps(model, testImages, m, size, { memoryBank });
+ * const memoryBank = fitMemoryBank(model, images, n, size, { scale: 'stem', features: 'teacher', inputScale: 1, bankSize: 16384 });
+ * const { maps, scores } = inferAnomalyMaps(model, testImages, m, size, { memoryBank });   // infer.ts
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { FeatureMaps } from './model.ts';
@@ -25,9 +24,11 @@ import { unitChannels } from './residual-gaussian.ts';
 export const MEMORY_FEATURES = ['teacher', 'teacher+residual'] as const;
 export type MemoryFeatures = (typeof MEMORY_FEATURES)[number];
 
+/** Where the bank reads: the teacher's stem (stride 2) or one of its feature scales (0: stride 4, 1: 8, 2: 16). */
+export type MemoryScale = 'stem' | number;
+
 export interface MemoryBankSettings {
-  /** Feature scale: 0 is the teacher's first (stride 4) map. */
-  scale: number;
+  scale: MemoryScale;
   features: MemoryFeatures;
   /** The model sees images resized by this factor (1 or 2). */
   inputScale: number;
@@ -42,16 +43,40 @@ export interface MemoryBank extends MemoryBankSettings {
   locations: number;
 }
 
+/** The model's maps of a batch that a map may read; each is present when the map needs it. */
+export interface ModelMaps {
+  teacher?: FeatureMaps;
+  student?: FeatureMaps;
+  /** The teacher's stem output (model.teacherStem). */
+  stem?: tf.Tensor4D;
+}
+
+/** Which of the model's maps a bank with these settings reads. */
+export function memoryNeeds(settings: Pick<MemoryBankSettings, 'scale' | 'features'>): { stem: boolean; teacher: boolean; student: boolean } {
+  const residual = settings.features === 'teacher+residual';
+  if (settings.scale === 'stem' && residual) throw new RangeError('memory bank: the stem has no student counterpart; teacher+residual needs a feature scale 0–2');
+  return { stem: settings.scale === 'stem', teacher: settings.scale !== 'stem', student: residual };
+}
+
+/** The NHWC map a bank with this scale reads (the teacher's, at its scale or stem). */
+export function memorySource(maps: ModelMaps, scale: MemoryScale): tf.Tensor4D {
+  if (scale === 'stem') {
+    if (!maps.stem) throw new RangeError('memory bank: the stem\'s features were not computed');
+    return maps.stem;
+  }
+  if (!maps.teacher) throw new RangeError('memory bank: the teacher\'s features were not computed');
+  if (scale >= maps.teacher.length) throw new RangeError(`memory bank: scale ${scale} does not exist; the model has ${maps.teacher.length} feature scales (0–${maps.teacher.length - 1})`);
+  return maps.teacher[scale];
+}
+
 /** One scale's per-location feature rows, [N·H·W, dim]. */
-export function memoryRows(teacher: FeatureMaps, student: FeatureMaps | undefined, settings: Pick<MemoryBankSettings, 'scale' | 'features'>): tf.Tensor2D {
-  const { scale } = settings;
-  if (scale >= teacher.length) throw new RangeError(`memory bank: scale ${scale} does not exist; the model has ${teacher.length} feature scales (0–${teacher.length - 1})`);
+export function memoryRows(maps: ModelMaps, settings: Pick<MemoryBankSettings, 'scale' | 'features'>): tf.Tensor2D {
+  const t = memorySource(maps, settings.scale);
   return tf.tidy(() => {
-    const t = teacher[scale];
     if (settings.features === 'teacher') return tf.reshape(t, [-1, t.shape[3]]) as tf.Tensor2D;
-    if (!student) throw new RangeError('memory bank: teacher+residual features need the student\'s maps');
+    if (!maps.student || typeof settings.scale !== 'number') throw new RangeError('memory bank: teacher+residual features need the student\'s maps');
     const tu = unitChannels(t);
-    return tf.reshape(tf.concat([tu, tf.sub(tu, unitChannels(student[scale]))], -1), [-1, 2 * t.shape[3]]) as tf.Tensor2D;
+    return tf.reshape(tf.concat([tu, tf.sub(tu, unitChannels(maps.student[settings.scale]))], -1), [-1, 2 * t.shape[3]]) as tf.Tensor2D;
   });
 }
 
@@ -70,14 +95,16 @@ export class MemoryBankFit {
   constructor(opts: MemoryBankSettings & { bankSize: number; seed?: number }) {
     if (!Number.isInteger(opts.bankSize) || opts.bankSize < 1) throw new RangeError(`memory bank: bankSize must be a positive integer, got ${opts.bankSize}`);
     if (opts.inputScale !== 1 && opts.inputScale !== 2) throw new RangeError(`memory bank: inputScale must be 1 or 2, got ${opts.inputScale}`);
+    if (opts.scale !== 'stem' && !(Number.isInteger(opts.scale) && opts.scale >= 0)) throw new RangeError(`memory bank: scale must be 'stem' or a feature scale 0, 1, 2, got ${opts.scale}`);
+    memoryNeeds(opts);
     this.settings = { scale: opts.scale, features: opts.features, inputScale: opts.inputScale };
     this.bankSize = opts.bankSize;
     this.rand = mulberry32(opts.seed ?? 0);
   }
 
-  /** Adds one batch of normal images' teacher and student maps (not disposed). */
-  add(teacher: FeatureMaps, student: FeatureMaps | undefined): void {
-    const rows = memoryRows(teacher, student, this.settings);
+  /** Adds one batch of normal images' maps (not disposed). */
+  add(maps: ModelMaps): void {
+    const rows = memoryRows(maps, this.settings);
     const [count, dim] = rows.shape;
     const values = rows.dataSync() as Float32Array;
     rows.dispose();
@@ -105,15 +132,16 @@ export class MemoryBankFit {
 const BANK_CHUNK = 4096;
 
 /**
- * Each location's Euclidean distance to its nearest bank vector → N·H·W values. In one matMul
- * per chunk of the bank: [q, 1]·[−2b, |b|²]ᵀ = |b|² − 2 q·b, whose row minimum plus |q|² is the
- * squared distance (the elementwise passes over the N × chunk block cost more than the matMul).
+ * Each location's Euclidean distance to its nearest bank vector → N·H·W values, at the H×W of the
+ * bank's source map. In one matMul per chunk of the bank: [q, 1]·[−2b, |b|²]ᵀ = |b|² − 2 q·b,
+ * whose row minimum plus |q|² is the squared distance (the elementwise passes over the
+ * N × chunk block cost more than the matMul).
  */
-export function memoryDistance(teacher: FeatureMaps, student: FeatureMaps | undefined, bank: MemoryBank): Float32Array {
-  const rows = memoryRows(teacher, student, bank);
+export function memoryDistance(maps: ModelMaps, bank: MemoryBank): Float32Array {
+  const rows = memoryRows(maps, bank);
   if (rows.shape[1] !== bank.dim) {
     rows.dispose();
-    throw new RangeError(`memory bank: the model's scale-${bank.scale} features have ${rows.shape[1]} values, the bank ${bank.dim}`);
+    throw new RangeError(`memory bank: the model's ${bank.scale === 'stem' ? 'stem' : `scale-${bank.scale}`} features have ${rows.shape[1]} values, the bank ${bank.dim}`);
   }
   const count = bank.vectors.length / bank.dim;
   const queries = tf.tidy(() => tf.concat([rows, tf.ones([rows.shape[0], 1])], 1));

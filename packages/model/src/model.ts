@@ -35,11 +35,21 @@ export class PyramidMamba {
 
   /** Teacher features of NHWC images (no gradient is ever needed through them). */
   teacher(images: tf.Tensor4D): FeatureMaps {
+    this.checkImages(images);
+    return this.encoder.apply(images);
+  }
+
+  /** The teacher's stem output (stride 2, 64 channels) of NHWC images: its finest features. */
+  teacherStem(images: tf.Tensor4D): tf.Tensor4D {
+    this.checkImages(images);
+    return this.encoder.stemFeatures(images);
+  }
+
+  private checkImages(images: tf.Tensor4D): void {
     checkImageSize(this.config, images.shape[1]);
     if (images.shape[1] !== images.shape[2] || images.shape[3] !== 3) {
       throw new RangeError(`images must be N×S×S×3 (NHWC), got ${images.shape.join('×')}`);
     }
-    return this.encoder.apply(images);
   }
 
   /** All four decoder stage outputs, stage 0 (deepest) first, from teacher features. */

@@ -21,30 +21,41 @@ function images(n: number, seed: number, side = SIZE): Float32Array {
   });
 }
 
-test('memoryDistance is the brute-force nearest-neighbour distance', () => {
+/** Brute-force nearest distances of every `every`-th query row to the bank's rows. */
+function bruteForce(q: number[][], bank: { vectors: Float32Array; dim: number }, every = 7): { i: number; d: number }[] {
+  const rowsOfBank = bank.vectors.length / bank.dim;
+  const out: { i: number; d: number }[] = [];
+  for (let i = 0; i < q.length; i += every) {
+    let best = Infinity;
+    for (let j = 0; j < rowsOfBank; j++) {
+      let d = 0;
+      for (let k = 0; k < bank.dim; k++) d += (q[i][k] - bank.vectors[j * bank.dim + k]) ** 2;
+      best = Math.min(best, d);
+    }
+    out.push({ i, d: Math.sqrt(best) });
+  }
+  return out;
+}
+
+test('memoryDistance is the brute-force nearest-neighbour distance, on a teacher scale and on the stem', () => {
   const model = new PyramidMamba(presetConfig('small'), 5);
   const x = tf.tidy(() => tf.transpose(tf.tensor4d(images(3, 2, FULL), [3, 3, FULL, FULL]), [0, 2, 3, 1]) as tf.Tensor4D);
-  const { teacher, student } = model.forward(x);
-  for (const features of ['teacher', 'teacher+residual'] as const) {
-    const bank = fitMemoryBank(model, images(4, 9, FULL), 4, FULL, { scale: 0, features, inputScale: 1, bankSize: 37, seed: 1 });
+  const maps = { ...model.forward(x), stem: model.teacherStem(x) };
+  for (const [scale, features] of [[0, 'teacher'], [0, 'teacher+residual'], ['stem', 'teacher']] as const) {
+    const bank = fitMemoryBank(model, images(4, 9, FULL), 4, FULL, { scale, features, inputScale: 1, bankSize: 37, seed: 1 });
+    const stride = scale === 'stem' ? 2 : 4;
     assert.equal(bank.vectors.length, 37 * bank.dim);
-    assert.equal(bank.locations, 4 * (FULL / 4) ** 2);
-    const rows = memoryRows(teacher, student, { scale: 0, features });
+    assert.equal(bank.locations, 4 * (FULL / stride) ** 2);
+    assert.equal(bank.dim, features === 'teacher' ? 64 : 128);
+    const rows = memoryRows(maps, { scale, features });
     const q = rows.arraySync();
     rows.dispose();
-    const got = memoryDistance(teacher, student, bank);
+    const got = memoryDistance(maps, bank);
     assert.equal(got.length, q.length);
-    for (let i = 0; i < q.length; i += 7) {
-      let best = Infinity;
-      for (let j = 0; j < 37; j++) {
-        let d = 0;
-        for (let k = 0; k < bank.dim; k++) d += (q[i][k] - bank.vectors[j * bank.dim + k]) ** 2;
-        best = Math.min(best, d);
-      }
-      assert.ok(Math.abs(got[i] - Math.sqrt(best)) < 1e-3 * (1 + Math.sqrt(best)), `location ${i}: ${got[i]} vs ${Math.sqrt(best)}`);
-    }
+    for (const { i, d } of bruteForce(q, bank)) assert.ok(Math.abs(got[i] - d) < 1e-3 * (1 + d), `${scale}/${features} location ${i}: ${got[i]} vs ${d}`);
   }
-  tf.dispose([x, teacher, student]);
+  assert.throws(() => new MemoryBankFit({ scale: 'stem', features: 'teacher+residual', inputScale: 1, bankSize: 5 }), /stem has no student/);
+  tf.dispose([x, maps.teacher, maps.student, maps.stem]);
   model.dispose();
 });
 
@@ -85,6 +96,30 @@ test('the memory map is 0 on images in the bank, higher on a defect, and travels
   const again = inferAnomalyMaps(loaded.model, defective, 4, SIZE, { sigma: 1, ...loaded.fittedMap });
   assert.deepEqual(Array.from(again.scores), Array.from(bad.scores));
   assert.throws(() => inferAnomalyMaps(model, test, 4, SIZE, { memoryBank: { ...bank, scale: 5 } }), /scale 5/);
+  loaded.model.dispose();
+  model.dispose();
+});
+
+test('a stem bank reads only the stem (stride 2) and travels in the checkpoint under its name', () => {
+  const model = new PyramidMamba(presetConfig('small'), 3);
+  const train = images(6, 1);
+  const bank = fitMemoryBank(model, train, 6, SIZE, { scale: 'stem', features: 'teacher', inputScale: 2, bankSize: 100_000, seed: 0 });
+  assert.equal(bank.locations, 6 * ((2 * SIZE) / 2) ** 2);
+  const seen = inferAnomalyMaps(model, train.subarray(0, 2 * per), 2, SIZE, { sigma: 0, memoryBank: bank });
+  assert.ok(Math.max(...seen.scores) < 1e-2, `a training image's locations are in the bank: ${Math.max(...seen.scores)}`);
+  const test = images(3, 2);
+  const defective = Float32Array.from(test);
+  for (let i = 0; i < 3; i++) for (let y = 14; y < 17; y++) for (let x = 10; x < 22; x++) defective[i * per + y * SIZE + x] = 3;
+  const normal = inferAnomalyMaps(model, test, 3, SIZE, { sigma: 1, memoryBank: bank });
+  const bad = inferAnomalyMaps(model, defective, 3, SIZE, { sigma: 1, memoryBank: bank });
+  for (let i = 0; i < 3; i++) assert.ok(bad.scores[i] > normal.scores[i], `image ${i}: ${bad.scores[i]} vs ${normal.scores[i]}`);
+
+  const bytes = withFittedMap(saveCheckpoint(model), { memoryBank: bank });
+  const loaded = loadCheckpoint(bytes);
+  assert.ok(loaded.fittedMap && 'memoryBank' in loaded.fittedMap);
+  assert.equal(loaded.fittedMap.memoryBank.scale, 'stem');
+  const again = inferAnomalyMaps(loaded.model, defective, 3, SIZE, { sigma: 1, ...loaded.fittedMap });
+  assert.deepEqual(Array.from(again.scores), Array.from(bad.scores));
   loaded.model.dispose();
   model.dispose();
 });

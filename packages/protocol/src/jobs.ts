@@ -219,7 +219,7 @@ export const FittedMapSettingsSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('memory'),
     features: z.enum(MEMORY_FEATURES),
-    scale: nonNegativeInt(),
+    scale: z.union([z.literal('stem'), nonNegativeInt()]),
     inputScale: z.union([z.literal(1), z.literal(2)]),
     bankSize: positiveInt(),
   }),

@@ -55,6 +55,7 @@ describe('run config schema', () => {
     assert.equal(c.evaluation.auProMaxFpr, 0.3);
     assert.equal(c.evaluation.mapReduction, 'mean');
     assert.equal(c.evaluation.imageScore, 'max');
+    assert.deepEqual(c.evaluation.memory, { features: 'teacher', scale: 'stem', inputScale: 1, bankSize: 16384, fitImages: 512 });
     assert.deepEqual(c.evaluation.metrics, ['i_auroc', 'i_ap', 'i_f1max', 'p_auroc', 'p_ap', 'p_f1max', 'au_pro', 'mad']);
     assert.deepEqual(c.store, { url: 'file://./artifacts' });
     assert.deepEqual(c.redis, { prefix: 'pmamba' });
@@ -125,6 +126,8 @@ describe('run config schema', () => {
       [{ training: { rounds: 3, localSteps: 1, lr_milestone: [1] } }, 'training.lr_milestone', 'unknown field (did you mean "lrMilestones"?)'],
       [{ evaluation: { metrics: [] } }, 'evaluation.metrics', 'expected at least 1 item, got an empty list'],
       [{ evaluation: { auProMaxFpr: 1.5 } }, 'evaluation.auProMaxFpr', 'expected a number in (0, 1], got 1.5'],
+      [{ evaluation: { memory: { scale: 3 } } }, 'evaluation.memory.scale', 'expected stem or a feature scale 0, 1 or 2, got 3'],
+      [{ evaluation: { memory: { features: 'teacher+residual' } } }, 'evaluation.memory.scale', 'teacher+residual needs a feature scale 0, 1 or 2: the stem has no student counterpart'],
       [{ model: { preset: 'large' } }, 'model.preset', 'expected one of "reference", "small", got "large"'],
       [{ model: { preset: 'small', dstate: 16 } }, 'model.dstate', 'unknown field (did you mean "dState"?)'],
       [

@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { loadBatch, samplesById } from '@pmamba/data';
-import { MemoryBankFit, ResidualGaussianFit, addToFit, loadCheckpoint, readSafetensors, withFittedMap, type FittedMap } from '@pmamba/model';
+import { MemoryBankFit, ResidualGaussianFit, addToFit, loadCheckpoint, readSafetensors, withFittedMap, describeFittedMap, type FittedMap } from '@pmamba/model';
 import type { FitMapPayload, FitMapResult, FittedMapSettings } from '@pmamba/protocol';
 import { isStoreError, sha256 } from '@pmamba/store';
 import { WorkerError } from './errors.ts';
@@ -29,14 +29,6 @@ function startFit(map: FittedMapSettings): ResidualGaussianFit | MemoryBankFit {
   return new ResidualGaussianFit(map);
 }
 
-function describe(fitted: FittedMap): string {
-  if ('memoryBank' in fitted) {
-    const b = fitted.memoryBank;
-    return `memory bank of ${b.vectors.length / b.dim} ${b.features} vectors on scale ${b.scale}, input ×${b.inputScale} (from ${b.locations} locations)`;
-  }
-  const rg = fitted.residualGaussian;
-  return `residual Gaussian on scale(s) ${rg.gaussians.map((g) => g.scale).join(', ')} (${rg.locations} locations)`;
-}
 
 async function existing(payload: FitMapPayload, rt: WorkerRuntime): Promise<FitMapResult | undefined> {
   const store = await rt.store();
@@ -92,7 +84,7 @@ export async function fitMap(payload: FitMapPayload, ctx: JobContext, rt: Worker
     // The metadata names the inputs: a retry or a resumed run finds the finished fit.
     const bytes = withFittedMap(source, fitted, { source: payload.weights.key, metadata: { [FITTED_FOR_KEY]: fittedFor(payload), [IMAGES_KEY]: String(n) } });
     const written = await (await rt.store()).putBytes(payload.outputKey, bytes);
-    ctx.log(`anomaly map of ${payload.model}: ${describe(fitted)}, fitted on ${n} training images`);
+    ctx.log(`anomaly map of ${payload.model}: ${describeFittedMap(fitted)}, fitted on ${n} training images`);
     return {
       runId: payload.runId,
       model: payload.model,

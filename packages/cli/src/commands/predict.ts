@@ -208,7 +208,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
     const size = choice.size;
 
     // TensorFlow.js loads here, not when the CLI starts: the other verbs never need it.
-    const { inferAnomalyMaps, isEncoderOnly, loadCheckpoint, useBackend } = await import('@pmamba/model');
+    const { describeFittedMap, inferAnomalyMaps, isEncoderOnly, loadCheckpoint, useBackend } = await import('@pmamba/model');
     await useBackend(args.backend);
     if (isEncoderOnly(file.tensors)) {
       throw new CliError(`weights ${source} hold only an encoder (torchvision/timm names), not a trained model`, 'E_WEIGHTS_ENCODER_ONLY');
@@ -232,11 +232,7 @@ export const predictCommand: CommandModule<object, PredictArgs> = {
       for (let i = 0; i < n; i++) await loadImage(inputs[i], { size }, images, i * 3 * size * size);
     }
     // Weights a run fitted its anomaly map for (evaluation.anomalyMap: residual-gaussian or memory) carry the map.
-    if (fittedMap && 'residualGaussian' in fittedMap) console.error(`pmamba: scoring with the residual-Gaussian anomaly map stored in ${source} (scale(s) ${fittedMap.residualGaussian.gaussians.map((g) => g.scale).join(', ')})`);
-    if (fittedMap && 'memoryBank' in fittedMap) {
-      const b = fittedMap.memoryBank;
-      console.error(`pmamba: scoring with the memory-bank anomaly map stored in ${source} (${b.vectors.length / b.dim} ${b.features} vectors, scale ${b.scale}, input ×${b.inputScale})`);
-    }
+    if (fittedMap) console.error(`pmamba: scoring with the anomaly map stored in ${source}: ${describeFittedMap(fittedMap)}`);
     const result = inferAnomalyMaps(model, images, n, size, { batchSize: args['batch-size'], ...fittedMap });
     model.dispose();
     await mkdir(args.out, { recursive: true });

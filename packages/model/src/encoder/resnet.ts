@@ -125,6 +125,11 @@ export class ResNetEncoder {
     return this.run(images, EVAL_BN);
   }
 
+  /** The stem's output (7×7 convolution, BatchNorm, ReLU; stride 2), before the max-pool. */
+  stemFeatures(images: tf.Tensor4D): tf.Tensor4D {
+    return this.stem.apply(images, true, EVAL_BN);
+  }
+
   /** Training-mode forward (batch-statistics BatchNorm), for pretraining the encoder itself. */
   train(images: tf.Tensor4D): [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D] {
     return this.run(images, TRAIN_BN);

@@ -3,10 +3,10 @@
  * detector (evaluation, `predict`, the registry) scores it the same way: the metadata key below
  * says which map (JSON), and its tensors are named under `anomaly_map.`:
  * - residual Gaussian: `anomaly_map.residual_gaussian.<scale>.{mean,precision}`;
- * - memory bank: `anomaly_map.memory.<scale>.bank` ([rows, dim]).
+ * - memory bank: `anomaly_map.memory.<scale>.bank` ([rows, dim]); `<scale>` is 0–2 or `stem`.
  */
 import type { ResidualGaussian } from '../residual-gaussian.ts';
-import { MEMORY_FEATURES, type MemoryBank, type MemoryFeatures } from '../memory-bank.ts';
+import { MEMORY_FEATURES, type MemoryBank, type MemoryFeatures, type MemoryScale } from '../memory-bank.ts';
 import { WeightsMismatchError } from '../errors.ts';
 import { readSafetensors, writeSafetensors, type SafeTensor } from './safetensors.ts';
 
@@ -20,10 +20,10 @@ export type FittedMap = { residualGaussian: ResidualGaussian } | { memoryBank: M
 
 type StoredMap =
   | { kind: 'residual-gaussian'; shrinkage: number; locations: number; scales: { scale: number; typical: number }[] }
-  | { kind: 'memory'; scale: number; features: MemoryFeatures; inputScale: number; locations: number };
+  | { kind: 'memory'; scale: MemoryScale; features: MemoryFeatures; inputScale: number; locations: number };
 
 const gaussianTensor = (scale: number, part: 'mean' | 'precision') => `${ANOMALY_MAP_PREFIX}residual_gaussian.${scale}.${part}`;
-const bankTensor = (scale: number) => `${ANOMALY_MAP_PREFIX}memory.${scale}.bank`;
+const bankTensor = (scale: MemoryScale) => `${ANOMALY_MAP_PREFIX}memory.${scale}.bank`;
 
 /** The map's tensors and metadata entry, to write beside the model's. */
 function entries(map: FittedMap): { tensors: [string, SafeTensor][]; stored: StoredMap } {
@@ -71,12 +71,23 @@ export function readFittedMap(tensors: Map<string, SafeTensor>, metadata: Record
 
 function readMemoryBank(tensors: Map<string, SafeTensor>, stored: Extract<StoredMap, { kind: 'memory' }>, source: string): MemoryBank {
   const { scale, features, inputScale, locations } = stored;
-  if (!Number.isInteger(scale) || !MEMORY_FEATURES.includes(features) || (inputScale !== 1 && inputScale !== 2)) {
+  if (!(scale === 'stem' || Number.isInteger(scale)) || !MEMORY_FEATURES.includes(features) || (inputScale !== 1 && inputScale !== 2)) {
     throw new WeightsMismatchError(`${source}: the memory bank's settings are not valid: ${JSON.stringify(stored).slice(0, 120)}`);
   }
   const bank = tensors.get(bankTensor(scale));
   if (!bank || bank.dtype !== 'F32' || bank.shape.length !== 2 || bank.shape[0] < 1) throw new WeightsMismatchError(`${source}: the memory bank of scale ${scale} has no F32 [rows, dim] tensor ${bankTensor(scale)}`);
   return { scale, features, inputScale, locations, dim: bank.shape[1], vectors: bank.data as Float32Array };
+}
+
+/** One line naming a fitted map and what it holds, for logs. */
+export function describeFittedMap(fitted: FittedMap): string {
+  if ('memoryBank' in fitted) {
+    const b = fitted.memoryBank;
+    const where = b.scale === 'stem' ? 'the teacher\'s stem' : `scale ${b.scale}`;
+    return `memory bank of ${b.vectors.length / b.dim} ${b.features} vectors on ${where}, input ×${b.inputScale} (from ${b.locations} locations)`;
+  }
+  const rg = fitted.residualGaussian;
+  return `residual Gaussian on scale(s) ${rg.gaussians.map((g) => g.scale).join(', ')} (${rg.locations} locations)`;
 }
 
 /**
