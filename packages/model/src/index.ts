@@ -22,7 +22,7 @@ export { gaussianStem } from './teacher/gaussian-stem.ts';
 export { saveCheckpoint, loadCheckpoint } from './weights/checkpoint.ts';
 export { inferAnomalyMaps, fitResidualGaussian, fitMemoryBank, addToFit } from './infer.ts';
 export { ResidualGaussianFit, type ResidualGaussian, type ScaleGaussian } from './residual-gaussian.ts';
-export { MemoryBankFit, MEMORY_FEATURES, memoryNeeds, type MemoryBank, type MemoryFeatures, type MemoryScale, type ModelMaps } from './memory-bank.ts';
+export { MemoryBankFit, MEMORY_FEATURES, type MemoryBank, type MemoryFeatures, type MemoryScale, type ModelMaps } from './memory-bank.ts';
 export { describeFittedMap, withFittedMap, type FittedMap } from './weights/fitted-map-tensors.ts';
 export { Trainer, type TrainerState } from './training/trainer.ts';
 export { saveTrainerState, loadTrainerState } from './weights/optimizer-state.ts';

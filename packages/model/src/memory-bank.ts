@@ -96,7 +96,7 @@ export class MemoryBankFit {
     if (!Number.isInteger(opts.bankSize) || opts.bankSize < 1) throw new RangeError(`memory bank: bankSize must be a positive integer, got ${opts.bankSize}`);
     if (opts.inputScale !== 1 && opts.inputScale !== 2) throw new RangeError(`memory bank: inputScale must be 1 or 2, got ${opts.inputScale}`);
     if (opts.scale !== 'stem' && !(Number.isInteger(opts.scale) && opts.scale >= 0)) throw new RangeError(`memory bank: scale must be 'stem' or a feature scale 0, 1, 2, got ${opts.scale}`);
-    memoryNeeds(opts);
+    memoryNeeds(opts); // throws for settings no model can serve (the stem with a residual)
     this.settings = { scale: opts.scale, features: opts.features, inputScale: opts.inputScale };
     this.bankSize = opts.bankSize;
     this.rand = mulberry32(opts.seed ?? 0);
