@@ -45,26 +45,27 @@ export interface AnomalyMaps {
  * gaussian_filter: truncate 4, mode reflect); the image score is the map's max, or the mean of
  * its top fraction.
  */
-export function anomalyMaps(model: ModelMaps, opts: AnomalyMapOptions): AnomalyMaps {
+export function anomalyMaps(features: ModelMaps, opts: AnomalyMapOptions): AnomalyMaps {
   const { size } = opts;
   const sigma = opts.sigma ?? 4;
   const rg = opts.residualGaussian;
   const bank = opts.memoryBank;
   if (rg && bank) throw new RangeError('anomaly map: give a residual Gaussian or a memory bank, not both');
-  // Only a memory bank of teacher features can do without the student's maps.
+  // The caller computes only what the map reads (infer.ts): a memory bank of teacher features
+  // needs no student, a stem bank not even the teacher's scales.
   const teacher = (): FeatureMaps => {
-    if (!model.teacher) throw new RangeError('anomaly map: this map needs the teacher\'s feature maps');
-    return model.teacher;
+    if (!features.teacher) throw new RangeError('anomaly map: this map needs the teacher\'s feature maps');
+    return features.teacher;
   };
   const student = (): FeatureMaps => {
-    if (!model.student) throw new RangeError('anomaly map: this map needs the student\'s feature maps');
-    return model.student;
+    if (!features.student) throw new RangeError('anomaly map: this map needs the student\'s feature maps');
+    return features.student;
   };
   /** Each scored map's distances (N·h·w) and its side. */
   const scored: { d: Float32Array; h: number; w: number }[] = [];
   if (bank) {
-    const [, h, w] = memorySource(model, bank.scale).shape;
-    scored.push({ d: memoryDistance(model, bank), h, w });
+    const [, h, w] = memorySource(features, bank.scale).shape;
+    scored.push({ d: memoryDistance(features, bank), h, w });
   } else {
     const scales = rg ? rg.gaussians.map((g) => g.scale) : teacher().map((_, s) => s);
     scales.forEach((s, k) => {
