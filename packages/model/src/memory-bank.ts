@@ -51,10 +51,12 @@ export interface ModelMaps {
   stem?: tf.Tensor4D;
 }
 
+const STEM_HAS_NO_RESIDUAL = 'memory bank: the stem has no student counterpart; teacher+residual needs a feature scale 0–2';
+
 /** Which of the model's maps a bank with these settings reads. */
 export function memoryNeeds(settings: Pick<MemoryBankSettings, 'scale' | 'features'>): { stem: boolean; teacher: boolean; student: boolean } {
   const residual = settings.features === 'teacher+residual';
-  if (settings.scale === 'stem' && residual) throw new RangeError('memory bank: the stem has no student counterpart; teacher+residual needs a feature scale 0–2');
+  if (settings.scale === 'stem' && residual) throw new RangeError(STEM_HAS_NO_RESIDUAL);
   return { stem: settings.scale === 'stem', teacher: settings.scale !== 'stem', student: residual };
 }
 
@@ -74,7 +76,8 @@ export function memoryRows(maps: ModelMaps, settings: Pick<MemoryBankSettings, '
   const t = memorySource(maps, settings.scale);
   return tf.tidy(() => {
     if (settings.features === 'teacher') return tf.reshape(t, [-1, t.shape[3]]) as tf.Tensor2D;
-    if (!maps.student || typeof settings.scale !== 'number') throw new RangeError('memory bank: teacher+residual features need the student\'s maps');
+    if (typeof settings.scale !== 'number') throw new RangeError(STEM_HAS_NO_RESIDUAL);
+    if (!maps.student) throw new RangeError('memory bank: teacher+residual features need the student\'s maps');
     const tu = unitChannels(t);
     return tf.reshape(tf.concat([tu, tf.sub(tu, unitChannels(maps.student[settings.scale]))], -1), [-1, 2 * t.shape[3]]) as tf.Tensor2D;
   });
