@@ -3,6 +3,7 @@ import { BACKENDS, type BackendChoice, type BackendName } from './backend-names.
 import { BackendError } from './errors.ts';
 import { computeThreads } from './threads/compute-threads.ts';
 import { forgetThreadedWasm, startThreadedWasm } from './threads/wasm-threads.ts';
+import { installWasmKernels } from './ops/wasm-kernels.ts';
 
 
 /** tfjs registers the libtensorflow bindings under this name (GPU or CPU build alike). */
@@ -84,8 +85,11 @@ async function load(name: BackendName): Promise<WasmDetail | void> {
       if (!(await tf.setBackend(TFJS_NODE_BACKEND))) throw new Error(`${spec} loaded but its backend did not start`);
       return;
     }
-    case 'wasm':
-      return loadWasm();
+    case 'wasm': {
+      const detail = await loadWasm();
+      installWasmKernels();
+      return detail;
+    }
     case 'cpu':
       await import('@tensorflow/tfjs-backend-cpu');
       if (!(await tf.setBackend('cpu'))) throw new Error('the cpu backend did not start');

@@ -111,7 +111,7 @@ function inputGradient(dy: tf.Tensor4D, f: tf.Tensor4D, xshape: [number, number,
         row.push(tf.zeros([n, rows.count, cols.count, cin]));
         continue;
       }
-      const sub = s === 1 ? f : tf.stridedSlice(f, [a, b, 0, 0], [kh, kw, f.shape[2], f.shape[3]], [s, s, 1, 1]) as tf.Tensor4D;
+      const sub = s === 1 ? f : strided2(f, a, b, s);
       const flipped = tf.transpose(tf.reverse(sub, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D; // [ka, kb, Cout, Cin]
       const top = ka - 1 - rows.first;
       const left = kb - 1 - cols.first;
@@ -162,17 +162,32 @@ function pointwiseBackward(dy: tf.Tensor4D, x: tf.Tensor4D, f: tf.Tensor4D, g: G
   return [dx, tf.reshape(df, [1, 1, cin, cout])];
 }
 
-/** x[:, ::2, ::2, :] (first ho rows, wo columns) via reshapes: cheaper than stridedSlice on wasm. */
+/**
+ * f[a::s, b::s] of a filter [kh, kw, Cin, Cout], tap by tap: each tap is one contiguous block,
+ * which tfjs-wasm slices by a copy (its stridedSlice and gather are per-element loops).
+ */
+function strided2(f: tf.Tensor4D, a: number, b: number, s: number): tf.Tensor4D {
+  const [kh, kw, cin, cout] = f.shape;
+  const taps = (from: number, size: number) => Array.from({ length: Math.ceil((size - from) / s) }, (_, i) => from + i * s);
+  const tap = (i: number, j: number) => tf.slice(f, [i, j, 0, 0], [1, 1, cin, cout]);
+  return tf.concat(taps(a, kh).map((i) => tf.concat(taps(b, kw).map((j) => tap(i, j)), 1)), 0);
+}
+
+// tfjs-wasm slices and pads of rank ≤ 4 run row copies; rank 5 and 6 a per-element JS loop
+// (a 64² map's subsample took 61 ms). [n, 2·ho, 2·wo, c] is [n·ho, 2, wo, 2c] in memory, so
+// the even rows and columns are one rank-4 slice, and their adjoint one rank-4 pad.
+
+/** x[:, ::2, ::2, :] (first ho rows, wo columns). */
 function subsample2(x: tf.Tensor4D, ho: number, wo: number): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const xe = padOrCrop(x, { top: 0, bottom: 2 * ho - h, left: 0, right: 2 * wo - w });
-  const x6 = tf.reshape(xe, [n, ho, 2, wo, 2, c]);
-  return tf.reshape(tf.slice(x6, [0, 0, 0, 0, 0, 0], [n, ho, 1, wo, 1, c]), [n, ho, wo, c]);
+  const x4 = tf.reshape(xe, [n * ho, 2, wo, 2 * c]);
+  return tf.reshape(tf.slice(x4, [0, 0, 0, 0], [n * ho, 1, wo, c]), [n, ho, wo, c]);
 }
 
 /** Adjoint of subsample2: values at even positions, zeros elsewhere, cropped to h × w. */
 function upsampleZeros2(d: tf.Tensor4D, h: number, w: number): tf.Tensor4D {
   const [n, ho, wo, c] = d.shape;
-  const d6 = tf.pad(tf.reshape(d, [n, ho, 1, wo, 1, c]), [[0, 0], [0, 0], [0, 1], [0, 0], [0, 1], [0, 0]]);
-  return padOrCrop(tf.reshape(d6, [n, 2 * ho, 2 * wo, c]), { top: 0, bottom: h - 2 * ho, left: 0, right: w - 2 * wo });
+  const d4 = tf.pad(tf.reshape(d, [n * ho, 1, wo, c]), [[0, 0], [0, 1], [0, 0], [0, c]]);
+  return padOrCrop(tf.reshape(d4, [n, 2 * ho, 2 * wo, c]), { top: 0, bottom: h - 2 * ho, left: 0, right: w - 2 * wo });
 }

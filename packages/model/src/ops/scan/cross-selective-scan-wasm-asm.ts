@@ -88,6 +88,8 @@ export const op = {
     nearest: simd(0x6a), gt: simd(0x44),
     abs: simd(0xe0), neg: simd(0xe1),
     add: simd(0xe4), sub: simd(0xe5), mul: simd(0xe6), div: simd(0xe7), min: simd(0xe8), max: simd(0xe9),
+    /** pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a: one instruction each, unlike min/max. */
+    pmin: simd(0xea), pmax: simd(0xeb),
   },
   i32x4: {
     truncSatF32x4S: simd(0xf8),
@@ -114,6 +116,10 @@ export class Fn {
     const i = this.index.get(n);
     if (i === undefined) throw new Error(`wasm assembler: ${this.name} has no local ${n}`);
     return uleb(i);
+  }
+
+  has(n: string): boolean {
+    return this.index.has(n);
   }
 
   get(n: string): number[] {

@@ -24,18 +24,48 @@ import { Fn, module, op, type Code } from './cross-selective-scan-wasm-asm.ts';
 const { f32, f64, i32, v128, f32x4, i32x4 } = op;
 const c4 = (v: number) => v128.f32x4(v);
 
-/** exp of v128 local x onto the stack; clobbers x and k. Clamped to [−87, 88] so that 2^k stays normal. */
+/**
+ * The exp's constants, kept in locals set once per call: V8 builds a v128.const inside a loop
+ * anew on every pass (several instructions each). Functions that declare EXP_LOCALS and run
+ * `setConsts` first read them from there; others get the constant.
+ */
+const MAGIC = 12582912; // 1.5·2^23: x + MAGIC rounds x to an integer in the low mantissa bits
+const EXP_CONSTS = [-87, 88, Math.LOG2E, MAGIC, 0.693359375, -2.12194440e-4, 1, 1 / 6, 0.5, 1 / 120, 1 / 24, 1 / 5040, 1 / 720];
+const constName = (i: number) => `exp${i}`;
+const EXP_LOCALS = Object.fromEntries(EXP_CONSTS.map((_, i) => [constName(i), 'v128'])) as Record<string, 'v128'>;
+EXP_LOCALS.expBias = 'v128';
+const setConsts = (f: Fn): number[] => [
+  ...EXP_CONSTS.flatMap((v, i) => [...c4(v), ...f.set(constName(i))]), ...v128.i32x4(127 << 23), ...f.set('expBias')];
+const cst = (f: Fn, v: number): number[] => {
+  const i = EXP_CONSTS.indexOf(v);
+  return i >= 0 && f.has(constName(i)) ? f.get(constName(i)) : c4(v);
+};
+
+/**
+ * exp of v128 local x onto the stack; clobbers x, k, r2 and r4. Clamped to [−87, 88] so that 2^k
+ * stays normal. Every step is one x64 instruction under V8: pseudo-min/max instead of min/max
+ * (which V8 emulates for their NaN rules), and k rounded by the 1.5·2^23 trick, whose sum's low
+ * mantissa bits are k itself, so 2^k is that sum's bits shifted into the exponent — no
+ * nearest/trunc_sat (emulated too). This made the forward scan 1.6× faster.
+ */
 function exp4(f: Fn, x: string, k: string): number[] {
+  const c = (v: number) => cst(f, v);
   return [
-    ...f.get(x), ...c4(-87), ...f32x4.max, ...c4(88), ...f32x4.min, ...f.set(x),
-    ...f.get(x), ...c4(Math.LOG2E), ...f32x4.mul, ...f32x4.nearest, ...f.set(k),
-    // r = x − k·ln2, ln2 split in two (0.693359375 is exact in float32)
-    ...f.get(x), ...f.get(k), ...c4(0.693359375), ...f32x4.mul, ...f32x4.sub,
-    ...f.get(k), ...c4(-2.12194440e-4), ...f32x4.mul, ...f32x4.sub, ...f.set(x),
-    ...c4(1 / 5040),
-    ...[1 / 720, 1 / 120, 1 / 24, 1 / 6, 0.5, 1, 1].flatMap((coef) => [...f.get(x), ...f32x4.mul, ...c4(coef), ...f32x4.add]),
-    // × 2^k, built in the exponent bits
-    ...f.get(k), ...i32x4.truncSatF32x4S, ...v128.i32x4(127), ...i32x4.add, ...i32.const(23), ...i32x4.shl, ...f32x4.mul,
+    ...f.get(x), ...c(-87), ...f32x4.pmax, ...c(88), ...f32x4.pmin, ...f.set(x),
+    ...f.get(x), ...c(Math.LOG2E), ...f32x4.mul, ...c(MAGIC), ...f32x4.add, ...f.tee(k),
+    // r = x − kf·ln2 with kf = (x·log2e + MAGIC) − MAGIC, ln2 split in two (0.693359375 is exact in float32)
+    ...c(MAGIC), ...f32x4.sub, ...f.tee('r2'), ...c(0.693359375), ...f32x4.mul, ...f.get(x), ...f32x4.sub, ...f32x4.neg,
+    ...f.get('r2'), ...c(-2.12194440e-4), ...f32x4.mul, ...f32x4.sub, ...f.set(x),
+    // e^r to degree 7 by Estrin's scheme: (1 + r) + r²(½ + r/6) + r⁴((1/24 + r/120) + r²(1/720 + r/5040)).
+    ...f.get(x), ...f.get(x), ...f32x4.mul, ...f.set('r2'),
+    ...f.get('r2'), ...f.get('r2'), ...f32x4.mul, ...f.set('r4'),
+    ...f.get(x), ...c(1), ...f32x4.add,
+    ...f.get(x), ...c(1 / 6), ...f32x4.mul, ...c(0.5), ...f32x4.add, ...f.get('r2'), ...f32x4.mul, ...f32x4.add,
+    ...f.get(x), ...c(1 / 120), ...f32x4.mul, ...c(1 / 24), ...f32x4.add,
+    ...f.get(x), ...c(1 / 5040), ...f32x4.mul, ...c(1 / 720), ...f32x4.add, ...f.get('r2'), ...f32x4.mul, ...f32x4.add,
+    ...f.get('r4'), ...f32x4.mul, ...f32x4.add,
+    // × 2^k: k's bits shifted into the exponent (MAGIC's own bits shift out), plus the bias 127
+    ...f.get(k), ...i32.const(23), ...i32x4.shl, ...(f.has('expBias') ? f.get('expBias') : v128.i32x4(127 << 23)), ...i32x4.add, ...f32x4.mul,
   ];
 }
 
@@ -51,7 +81,7 @@ function softplus4(f: Fn, grad: boolean): number[] {
     ...f.get('s4'), ...f.get('s4'), ...f32x4.mul, ...f.set('t4'),
     ...c4(1 / 13), ...series.flatMap((coef) => [...f.get('t4'), ...f32x4.mul, ...c4(coef), ...f32x4.add]),
     ...f.get('s4'), ...f32x4.mul, ...c4(2), ...f32x4.mul,
-    ...f.get('x4'), ...c4(0), ...f32x4.max, ...f32x4.add, ...f.set('sp4'),
+    ...f.get('x4'), ...c4(0), ...f32x4.pmax, ...f32x4.add, ...f.set('sp4'),
     ...(grad ? [
       ...c4(1), ...f.get('e4'), ...f.get('x4'), ...c4(0), ...f32x4.gt, ...v128.bitselect,
       ...f.get('e4'), ...c4(1), ...f32x4.add, ...f32x4.div, ...f.set('sg4'),
@@ -69,7 +99,7 @@ const RANGE = { A: 'i32', bias: 'i32', Dr: 'i32', N: 'i32' } as const;
 const STEP = {
   t: 'i32', p: 'i32', uo: 'i32', dto: 'i32', bo: 'i32', co: 'i32', dl: 'i32', dn: 'i32', nb: 'i32', N4: 'i32', Drp: 'i32',
   dt: 'f32', uv: 'f32', x4: 'v128', k4: 'v128', e4: 'v128', s4: 'v128', t4: 'v128', sp4: 'v128', sg4: 'v128',
-  dt4: 'v128', dtu4: 'v128', hv: 'v128',
+  dt4: 'v128', dtu4: 'v128', hv: 'v128', r2: 'v128', r4: 'v128',
 } as const;
 
 /** N4 = N in bytes; Drp = Dr rounded up to 4 channels. */
@@ -132,10 +162,10 @@ const lanes = (f: Fn, v: string): number[] => [
 
 /** forward: y[token] += C·h + Ds·u over steps t0…t1−1, continuing from state h. */
 function forwardFn(): Fn {
-  const f = new Fn('forward', { ...SEQ, ...RANGE, y: 'i32', Ds: 'i32', h: 'i32', dtBuf: 'i32' }, { ...STEP, yo: 'i32', acc: 'v128' });
+  const f = new Fn('forward', { ...SEQ, ...RANGE, y: 'i32', Ds: 'i32', h: 'i32', dtBuf: 'i32' }, { ...STEP, ...EXP_LOCALS, yo: 'i32', acc: 'v128' });
   const hAt = [...f.get('h'), ...f.get('dn'), ...i32.add, ...f.get('nb'), ...i32.add];
   f.body(
-    sizes(f),
+    setConsts(f), sizes(f),
     f.for('t', f.get('t0'), f.get('t1'), i32.const(1),
       stepOffsets(f),
       f.get('y'), f.get('p'), f.get('uStride'), i32.mul, i32.add, f.set('yo'),
@@ -158,10 +188,10 @@ function forwardFn(): Fn {
 
 /** advance: state h over steps t0…t1−1, no output. */
 function advanceFn(): Fn {
-  const f = new Fn('advance', { ...SEQ, ...RANGE, h: 'i32', dtBuf: 'i32' }, STEP);
+  const f = new Fn('advance', { ...SEQ, ...RANGE, h: 'i32', dtBuf: 'i32' }, { ...STEP, ...EXP_LOCALS });
   const hAt = [...f.get('h'), ...f.get('dn'), ...i32.add, ...f.get('nb'), ...i32.add];
   f.body(
-    sizes(f),
+    setConsts(f), sizes(f),
     f.for('t', f.get('t0'), f.get('t1'), i32.const(1),
       stepOffsets(f),
       stepSizes(f, 'dtBuf'),
@@ -180,10 +210,10 @@ function advanceFn(): Fn {
  */
 function replayFn(): Fn {
   const f = new Fn('replay', { ...SEQ, ...RANGE, hs: 'i32', decay: 'i32', dts: 'i32', dtg: 'i32' },
-    { ...STEP, DN4: 'i32', prev: 'i32', dtOut: 'i32', gOut: 'i32' });
+    { ...STEP, ...EXP_LOCALS, DN4: 'i32', prev: 'i32', dtOut: 'i32', gOut: 'i32' });
   const prevAt = (base: string) => [...f.get(base), ...f.get('prev'), ...i32.add, ...f.get('dn'), ...i32.add, ...f.get('nb'), ...i32.add];
   f.body(
-    sizes(f),
+    setConsts(f), sizes(f),
     f.get('Dr'), f.get('N4'), i32.mul, f.set('DN4'),
     f.for('t', f.get('t0'), f.get('t1'), i32.const(1),
       stepOffsets(f),
