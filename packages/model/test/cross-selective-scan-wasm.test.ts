@@ -5,7 +5,7 @@ import { scanWasm, type ScanWasm } from '../src/ops/scan/cross-selective-scan-wa
 import { ScanArena } from '../src/ops/scan/scan-pool-memory.ts';
 import { ScanMemoryError } from '../src/errors.ts';
 import {
-  backwardTask, CROSS_DIRECTIONS as K, crossUnits, finishBackward, forwardTask, planParts, runCrossScanPart, type CrossTask,
+  backwardTask, CHECKPOINT_STEPS, CROSS_DIRECTIONS as K, crossUnits, finishBackward, forwardTask, planParts, runCrossScanPart, type CrossTask,
 } from '../src/ops/scan/cross-selective-scan-kernels.ts';
 import { relErr } from './support/helpers.ts';
 
@@ -82,6 +82,17 @@ test('cross scan kernels: the WebAssembly SIMD passes match the JS core, for sev
         assert.ok(e < 1e-5, `delta scale ${deltaScale}, chunk ${chunk ?? 'default'}: ∂${n} relative error ${e}`);
       }
     }
+    // From the forward pass's checkpoints (L = 35: two chunks): the same numbers as recomputing them.
+    assert.ok(fWasm.ckpt.some((v) => v !== 0), 'the forward pass kept checkpoints');
+    const bFwd = backwardTask(inp, gy, shape, arena, arena.copy(fWasm.ckpt));
+    run(bFwd, whole, kernels);
+    const bOwn = backwardTask(inp, gy, shape, arena);
+    run(bOwn, whole, kernels, CHECKPOINT_STEPS);
+    const [fromFwd, own] = [finishBackward(bFwd), finishBackward(bOwn)];
+    for (const n of Object.keys(own) as (keyof typeof own)[]) assert.deepEqual(fromFwd[n], own[n], `∂${n} from the forward's checkpoints`);
+    const bBad = backwardTask(inp, gy, shape, arena, arena.copy(fWasm.ckpt).fill(1)); // wrong states: they are read
+    run(bBad, whole, kernels);
+    assert.notDeepEqual(finishBackward(bBad).Cm, own.Cm); // ∂C reads the states (∂u does not: the scan is linear in h)
   }
   console.log('WebAssembly vs JS kernels, max relative errors:', Object.entries(worst).map(([k, v]) => `${k} ${v.toExponential(1)}`).join(', '));
 });

@@ -69,6 +69,11 @@ export interface ForwardTask {
   readonly orders: readonly Int32Array[];
   /** The output, [B,H,W,D], zeroed. */
   readonly y: Float32Array;
+  /**
+   * The state before every CHECKPOINT_STEPS-th step, [B·K, ceil(L / CHECKPOINT_STEPS), D, N],
+   * filled by the WebAssembly parts (slot 0 stays zero) for the backward pass.
+   */
+  readonly ckpt: Float32Array;
 }
 
 export interface BackwardTask {
@@ -79,6 +84,8 @@ export interface BackwardTask {
   /** ∂loss/∂y, [B,H,W,D]. */
   readonly gy: Float32Array;
   readonly g: CoreGrads;
+  /** The forward pass's checkpoints (ForwardTask.ckpt), or null: the backward pass recomputes them. */
+  readonly ckpt: Float32Array | null;
 }
 
 export type CrossTask = ForwardTask | BackwardTask;
@@ -150,17 +157,34 @@ function placedOrders(shape: CrossShape, alloc: Allocator): Int32Array[] {
 /** A forward task over `inp` (arrays already in memory from `alloc`). */
 export function forwardTask(inp: CrossInputs, shape: CrossShape, alloc: Allocator): ForwardTask {
   checkCrossLengths(inp, shape);
-  return { kind: 'forward', shape, inp, orders: placedOrders(shape, alloc), y: alloc.f32(inp.u.length) };
+  return { kind: 'forward', shape, inp, orders: placedOrders(shape, alloc), y: alloc.f32(inp.u.length), ckpt: alloc.f32(checkpointLength(shape)) };
 }
 
-/** A backward task for output gradient gy (inputs and gy already in memory from `alloc`). */
-export function backwardTask(inp: CrossInputs, gy: Float32Array, shape: CrossShape, alloc: Allocator): BackwardTask {
+/** Floats of a forward task's checkpoints (ForwardTask.ckpt). */
+export function checkpointLength(s: CrossShape): number {
+  return s.B * CROSS_DIRECTIONS * Math.ceil((s.H * s.W) / CHECKPOINT_STEPS) * s.D * s.N;
+}
+
+/** Offset in ForwardTask.ckpt of sequence `seq`'s state before chunk `c`, from channel d0 on. */
+function checkpointAt(s: CrossShape, seq: number, c: number, d0: number): number {
+  return ((seq * Math.ceil((s.H * s.W) / CHECKPOINT_STEPS) + c) * s.D + d0) * s.N;
+}
+
+/**
+ * A backward task for output gradient gy (inputs, gy and the forward pass's checkpoints, if
+ * given, already in memory from `alloc`).
+ */
+export function backwardTask(inp: CrossInputs, gy: Float32Array, shape: CrossShape, alloc: Allocator,
+  ckpt: Float32Array | null = null): BackwardTask {
   checkCrossLengths(inp, shape);
   if (gy.length !== inp.u.length) throw new RangeError(`cross selective scan kernel: dy has ${gy.length} values, expected ${inp.u.length}`);
+  if (ckpt && ckpt.length !== checkpointLength(shape)) {
+    throw new RangeError(`cross selective scan kernel: checkpoints have ${ckpt.length} values, expected ${checkpointLength(shape)}`);
+  }
   const units = crossUnits(shape.D);
   const perUnit = () => Array.from({ length: units }, () => alloc.f32(inp.Bm.length));
   return {
-    kind: 'backward', shape, inp, gy, orders: placedOrders(shape, alloc),
+    kind: 'backward', shape, inp, gy, ckpt, orders: placedOrders(shape, alloc),
     g: {
       u: alloc.f32(inp.u.length), delta: alloc.f32(inp.delta.length), Bm: perUnit(), Cm: perUnit(),
       A: alloc.f64(inp.A.length), Ds: alloc.f64(inp.Ds.length), bias: alloc.f64(inp.bias.length),
@@ -172,6 +196,8 @@ export function backwardTask(inp: CrossInputs, gy: Float32Array, shape: CrossSha
 export interface WasmScratch {
   /** Steps per backward chunk (see ScanBackwardOptions in selective-scan-kernels.ts). */
   readonly chunk: number;
+  /** Backward: chunks start from the forward pass's checkpoints (BackwardTask.ckpt), not from `ckpt` here. */
+  readonly fromForward: boolean;
   readonly h: Float32Array;
   readonly dtBuf: Float32Array;
   readonly hs: Float32Array;
@@ -194,10 +220,17 @@ export interface PartPlan {
   readonly scratch: WasmScratch | null;
 }
 
-/** Bytes of per-step buffers (state + decay, float32) a backward part may hold. */
+/** Bytes of per-step buffers (state + decay, float32) a backward part may hold when it makes its own checkpoints. */
 const CHUNK_BUDGET_BYTES = 64 * 2 ** 20;
 /** Steps per WebAssembly call: short calls let the engine move hot loops to its optimising tier early. */
 const STEPS_PER_CALL = 64;
+/**
+ * Steps between the forward pass's checkpoints, and so the backward chunk when it uses them. A
+ * chunk's states and decays (8·steps·channels·N bytes, 256 KiB for a 64-channel unit at N = 16)
+ * then stay in cache between the replay that writes them and the reverse pass that reads them:
+ * the reverse pass ran 2× faster than over whole-sequence chunks, and no checkpoint pass is needed.
+ */
+export const CHECKPOINT_STEPS = 32;
 
 /** Whether the WebAssembly kernels can run a task: available, and N a multiple of their 4 lanes. */
 export function usesWasm(shape: CrossShape, kernels: ScanWasm | null): boolean {
@@ -219,14 +252,17 @@ export function planParts(task: CrossTask, ranges: readonly (readonly [number, n
     const DNr = Dr * N;
     const Drp = Math.ceil(Dr / 4) * 4;
     const backward = task.kind === 'backward';
-    const chunk = backward ? Math.max(1, Math.min(L, Math.floor(opts.chunk ?? CHUNK_BUDGET_BYTES / (8 * DNr)))) : 0;
+    const fromForward = backward && task.ckpt !== null && (opts.chunk ?? CHECKPOINT_STEPS) === CHECKPOINT_STEPS;
+    const chunk = !backward ? 0
+      : fromForward ? CHECKPOINT_STEPS : Math.max(1, Math.min(L, Math.floor(opts.chunk ?? CHUNK_BUDGET_BYTES / (8 * DNr))));
     return {
       q0, q1,
       scratch: {
         chunk, h: alloc.f32(DNr), dtBuf: alloc.f32(Drp), hs: alloc.f32(backward ? (chunk + 1) * DNr : 0),
         decay: alloc.f32(chunk * DNr), dts: alloc.f32(chunk * Drp), dtg: alloc.f32(chunk * Drp),
         gh: alloc.f32(backward ? DNr : 0), gA: alloc.f32(backward ? DNr : 0),
-        ckpt: alloc.f32(backward ? Math.ceil(L / chunk) * DNr : 0),
+        fromForward,
+        ckpt: alloc.f32(backward && !fromForward ? Math.ceil(L / chunk) * DNr : 0),
         gBt: alloc.f32(N), gCt: alloc.f32(N), gBtab: alloc.i32(q1 - q0), gCtab: alloc.i32(q1 - q0),
       },
     };
@@ -273,12 +309,13 @@ function addresses(task: CrossTask, s: ScanSequence, d0: number) {
 function wasmForward(task: ForwardTask, seqs: readonly ScanSequence[], w: WasmScratch, k: ScanWasm, d0: number, d1: number): void {
   const { N } = task.shape;
   const Dr = d1 - d0;
-  for (const s of seqs) {
+  for (const [i, s] of seqs.entries()) {
     const a = addresses(task, s, d0);
     w.h.fill(0);
     const L = s.order.length;
-    for (let t0 = 0; t0 < L; t0 += STEPS_PER_CALL) {
-      k.forward(...a.seq, t0, Math.min(L, t0 + STEPS_PER_CALL), a.A, a.bias, Dr, N, task.y.byteOffset + a.uAt, a.Ds,
+    for (let t0 = 0; t0 < L; t0 += CHECKPOINT_STEPS) {
+      if (t0 > 0) task.ckpt.set(w.h, checkpointAt(task.shape, i, t0 / CHECKPOINT_STEPS, d0));
+      k.forward(...a.seq, t0, Math.min(L, t0 + CHECKPOINT_STEPS), a.A, a.bias, Dr, N, task.y.byteOffset + a.uAt, a.Ds,
         w.h.byteOffset, w.dtBuf.byteOffset);
     }
   }
@@ -291,7 +328,7 @@ function wasmBackward(task: BackwardTask, seqs: readonly ScanSequence[], w: Wasm
   const Dr = d1 - d0;
   const DNr = Dr * N;
   const { chunk } = w;
-  for (const s of seqs) {
+  for (const [i, s] of seqs.entries()) {
     const a = addresses(task, s, d0);
     const L = s.order.length;
     const nChunks = Math.ceil(L / chunk);
@@ -299,10 +336,13 @@ function wasmBackward(task: BackwardTask, seqs: readonly ScanSequence[], w: Wasm
       w.gBtab[q] = g.Bm[q0 + q].byteOffset + 4 * s.bcBase;
       w.gCtab[q] = g.Cm[q0 + q].byteOffset + 4 * s.bcBase;
     }
-    // Checkpoints: the state before each chunk (chunk 0 starts from zeros).
+    // Checkpoints: the state before each chunk (chunk 0 starts from zeros), the forward pass's or made here.
+    const start = (c: number) => (w.fromForward && task.ckpt
+      ? task.ckpt.subarray(checkpointAt(task.shape, i, c, d0), checkpointAt(task.shape, i, c, d0) + DNr)
+      : w.ckpt.subarray(c * DNr, (c + 1) * DNr));
     w.h.fill(0);
     w.ckpt.fill(0, 0, DNr);
-    for (let c = 1; c < nChunks; c++) {
+    for (let c = 1; c < nChunks && !w.fromForward; c++) {
       for (let t0 = (c - 1) * chunk; t0 < c * chunk; t0 += STEPS_PER_CALL) {
         k.advance(...a.seq, t0, Math.min(c * chunk, t0 + STEPS_PER_CALL), a.A, a.bias, Dr, N, w.h.byteOffset, w.dtBuf.byteOffset);
       }
@@ -312,7 +352,7 @@ function wasmBackward(task: BackwardTask, seqs: readonly ScanSequence[], w: Wasm
     for (let c = nChunks - 1; c >= 0; c--) {
       const t0 = c * chunk;
       const t1 = Math.min(L, t0 + chunk);
-      w.hs.set(w.ckpt.subarray(c * DNr, (c + 1) * DNr));
+      w.hs.set(start(c));
       for (let r0 = t0; r0 < t1; r0 += STEPS_PER_CALL) {
         k.replay(...a.seq, r0, Math.min(t1, r0 + STEPS_PER_CALL), a.A, a.bias, Dr, N,
           w.hs.byteOffset + 4 * (r0 - t0) * DNr, w.decay.byteOffset + 4 * (r0 - t0) * DNr,

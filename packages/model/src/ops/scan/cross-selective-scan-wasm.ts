@@ -248,7 +248,7 @@ function reverseFn(): Fn {
   }, {
     ...STEP, DN4: 'i32', prev: 'i32', ci: 'i32', gyo: 'i32', guo: 'i32', gdo: 'i32', q0: 'i32', q1: 'i32', qi: 'i32', i: 'i32',
     gyv: 'f32', gStep: 'f32', gBu: 'f32', gDeltaV: 'f32',
-    gy4: 'v128', u4: 'v128', g: 'v128', e: 'v128', gEh: 'v128', bn: 'v128', gStep4: 'v128', gBu4: 'v128',
+    gy4: 'v128', g: 'v128', e: 'v128', gEh: 'v128', bn: 'v128', gStep4: 'v128', gBu4: 'v128',
   });
   const vAt = (base: string, extra: Code = []) => [...f.get(base), ...extra, ...f.get('i'), ...i32.add];
   const prevI = [...f.get('prev'), ...i32.add];
@@ -285,7 +285,6 @@ function reverseFn(): Fn {
           at(f, 'gyo'), f32.load(), f.set('gyv'),
           f.get('dt'), f32x4.splat, f.set('dt4'),
           f.get('dt'), f.get('uv'), f32.mul, f32x4.splat, f.set('dtu4'),
-          f.get('uv'), f32x4.splat, f.set('u4'),
           f.get('gyv'), f32x4.splat, f.set('gy4'),
           c4(0), f.set('gStep4'), c4(0), f.set('gBu4'),
           f.for('nb', i32.const(0), f.get('N4'), i32.const(16),
@@ -298,14 +297,14 @@ function reverseFn(): Fn {
             addTo([...f.get('gCt'), ...f.get('nb'), ...i32.add],
               [...f.get('gy4'), ...vAt('hs', [...f.get('prev'), ...i32.add, ...f.get('DN4'), ...i32.add]), ...v128.load(), ...f32x4.mul]),
             addTo([...f.get('gBt'), ...f.get('nb'), ...i32.add], [...f.get('g'), ...f.get('dtu4'), ...f32x4.mul]),
-            f.get('gStep4'), f.get('gEh'), vAt('A'), v128.load(), f32x4.mul, f32x4.add,
-            f.get('g'), f.get('bn'), f32x4.mul, f.get('u4'), f32x4.mul, f32x4.add, f.set('gStep4'),
+            // ∂dt = Σ_n gEh·A + u·Σ_n g·B: the second sum is gBu4's, u applied once per channel below
+            f.get('gStep4'), f.get('gEh'), vAt('A'), v128.load(), f32x4.mul, f32x4.add, f.set('gStep4'),
             f.get('gBu4'), f.get('g'), f.get('bn'), f32x4.mul, f32x4.add, f.set('gBu4'),
             addTo(vAt('gA'), [...f.get('gEh'), ...f.get('dt4'), ...f32x4.mul]),
             vAt('gh'), f.get('g'), f.get('e'), f32x4.mul, v128.store()),
-          lanes(f, 'gStep4'), f.get('dtg'), f.get('ci'), i32.add,
-          f.get('dl'), i32.const(2), i32.shl, i32.add, f32.load(), f32.mul, f.set('gDeltaV'),
           lanes(f, 'gBu4'), f.set('gBu'),
+          lanes(f, 'gStep4'), f.get('gBu'), f.get('uv'), f32.mul, f32.add, f.get('dtg'), f.get('ci'), i32.add,
+          f.get('dl'), i32.const(2), i32.shl, i32.add, f32.load(), f32.mul, f.set('gDeltaV'),
           at(f, 'guo'), at(f, 'guo'), f32.load(), f.get('gBu'), f.get('dt'), f32.mul, f.get('gyv'), at(f, 'Ds'), f32.load(), f32.mul,
           f32.add, f32.add, f32.store(),
           at(f, 'gdo'), f.get('gDeltaV'), f32.store(),

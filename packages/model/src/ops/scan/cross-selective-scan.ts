@@ -24,9 +24,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  backwardTask, CROSS_DIRECTIONS, crossUnits, crossWork, finishBackward, forwardTask, type CrossInputs, type CrossShape,
+  backwardTask, CROSS_DIRECTIONS, crossUnits, crossWork, finishBackward, forwardTask, usesWasm, type CrossInputs, type CrossShape,
 } from './cross-selective-scan-kernels.ts';
-import { runScanTask, scanThreads } from './scan-pool.ts';
+import { mainKernels, runScanTask, scanThreads } from './scan-pool.ts';
 import { scanArena, type ScanArena } from './scan-pool-memory.ts';
 import { crossSelectiveScanOps } from './cross-selective-scan-ops.ts';
 import { currentScanMode, resolveScanMode, type ScanMode } from './scan-mode.ts';
@@ -74,11 +74,14 @@ const scanOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   arena.reset();
   const task = forwardTask(kernelInputs(inputs, arena), shape, arena);
   runScanTask(task, threads);
+  // The WebAssembly kernels leave checkpoints of the state: the backward pass starts its chunks from them.
+  const ckpt = usesWasm(shape, mainKernels()) ? task.ckpt.slice() : null;
   return {
     value: tf.tensor4d(task.y.slice(), inputs[0].shape as [number, number, number, number]),
     gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
       arena.reset();
-      const bwd = backwardTask(kernelInputs(saved, arena), arena.copy(dy.dataSync() as Float32Array), shape, arena);
+      const bwd = backwardTask(kernelInputs(saved, arena), arena.copy(dy.dataSync() as Float32Array), shape, arena,
+        ckpt && arena.copy(ckpt));
       runScanTask(bwd, threads);
       const g = finishBackward(bwd);
       return [g.u, g.delta, g.A, g.Bm, g.Cm, g.Ds, g.bias].map((v, i) => tf.tensor(v, saved[i].shape));

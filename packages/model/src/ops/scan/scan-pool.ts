@@ -228,8 +228,8 @@ class Pool {
 /** Throws unless every array of the task is shared memory (a copy would silently lose the workers' output). */
 function assertShared(task: CrossTask): void {
   const arrays: ArrayBufferView[] = [...Object.values(task.inp), ...task.orders];
-  if (task.kind === 'forward') arrays.push(task.y);
-  else arrays.push(task.gy, task.g.u, task.g.delta, task.g.A, task.g.Ds, task.g.bias, ...task.g.Bm, ...task.g.Cm);
+  if (task.kind === 'forward') arrays.push(task.y, task.ckpt);
+  else arrays.push(...(task.ckpt ? [task.ckpt] : []), task.gy, task.g.u, task.g.delta, task.g.A, task.g.Ds, task.g.bias, ...task.g.Bm, ...task.g.Cm);
   if (arrays.some((a) => !(a.buffer instanceof SharedArrayBuffer))) {
     throw new ScanPoolError('scan pool: a task run on several threads needs every array in shared memory (build it in scanArena())');
   }
