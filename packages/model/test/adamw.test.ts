@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import '../src/ops/register-tfjs-gradients.ts';
 import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-cpu';
 import { AdamW } from '../src/optim/adamw.ts';
 import { OptimizerStateError } from '../src/errors.ts';
 import { clipGradNorm } from '../src/optim/clip-grad-norm.ts';
@@ -90,6 +91,27 @@ describe('AdamW and clipGradNorm vs torch', () => {
     for (const [name, p] of params) assert.ok(maxAbsDiff(p.dataSync(), last.params[name]) <= 1e-6, name);
     resumed.dispose();
     tf.dispose([...params.values()]);
+  });
+
+  test('on wasm one fused kernel per parameter (optim/adamw-kernel.ts): bit for bit the float32 ops (the cpu backend\'s)', async () => {
+    const run = () => {
+      const params = makeParams();
+      const opt = makeOptimizer(params);
+      for (let i = 0; i < golden.steps.length; i++) tf.dispose([...goldenStep(opt, params, i).clipped.values()]);
+      const out = new Map([...params].map(([name, p]) => [name, Array.from(p.dataSync())]));
+      opt.dispose();
+      tf.dispose([...params.values()]);
+      return out;
+    };
+    const fused = run();
+    assert.ok(tf.getKernel('PmambaAdamW', 'wasm'), 'the fused kernel ran');
+    await tf.setBackend('cpu');
+    try {
+      const ops = run();
+      for (const [name, values] of ops) assert.deepEqual(fused.get(name), values, name);
+    } finally {
+      await tf.setBackend('wasm');
+    }
   });
 
   test('a state that does not fit the parameters is refused with what differs', () => {

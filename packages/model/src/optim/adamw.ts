@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { OptimizerStateError } from '../errors.ts';
+import { adamwUpdate } from './adamw-kernel.ts';
 
 export interface AdamWOptions {
   /** Learning rate; `lr` on the optimizer may be changed between steps (a schedule does). */
@@ -103,6 +104,15 @@ export class AdamW {
       const stepSize = this.lr / (1 - this.beta1 ** t);
       const bc2Sqrt = Math.sqrt(1 - this.beta2 ** t);
       tf.tidy(() => {
+        const fused = adamwUpdate(variable, g, state.m, state.v, {
+          beta1: this.beta1, beta2: this.beta2, eps: this.eps, decay: this.weightDecay === 0 ? 1 : decay, stepSize, bc2Sqrt,
+        });
+        if (fused) {
+          variable.assign(fused[0]);
+          state.m.assign(fused[1]);
+          state.v.assign(fused[2]);
+          return;
+        }
         // torch 2 updates m as lerp(m, g, 1 − β1) = m + (1 − β1)·(g − m), torch 1.x as
         // β1·m + (1 − β1)·g: equal up to float32 rounding.
         const m = tf.add(state.m, tf.mul(tf.sub(g, state.m), 1 - this.beta1));
