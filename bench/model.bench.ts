@@ -6,8 +6,10 @@
 // reference's sequential scan only in a 64² "strawman" row) and checks the issue's goals.
 // `--threads 1,2` adds a scaling table: each count in its own processes with PMAMBA_THREADS=N
 // (and torch.set_num_threads(N)).
-//   npx tsx bench/model.bench.ts [--backend wasm|cpu|auto] [--torch] [--threads 1,2] [--quick]
+//   npx tsx bench/model.bench.ts [--backend wasm|cpu|auto] [--torch] [--threads 1,2] [--quick] [--repeats 3]
 // --quick: 128² instead of 256². Threads of the main table: PMAMBA_THREADS, else every core.
+// --repeats N: each figure is the best of N timed passes after one warm-up, on both sides (default 3:
+// single passes on a shared 2-core machine varied by up to 1.5×). The strawman is timed once.
 // Internal: --child '<json job>' runs one measurement and prints one JSON line.
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir, loadavg } from 'node:os';
@@ -28,8 +30,8 @@ const backendChoice = option('backend', 'auto') as BackendChoice;
 
 // ---------------------------------------------------------------------------------------- child
 type Job =
-  | { kind: 'infer'; size: number; batch: number }
-  | { kind: 'train'; preset: PresetName; size: number; batch: number };
+  | { kind: 'infer'; size: number; batch: number; repeats: number }
+  | { kind: 'train'; preset: PresetName; size: number; batch: number; repeats: number };
 
 interface ChildResult {
   seconds: number;
@@ -45,26 +47,33 @@ function imagesNhwc(n: number, size: number): tf.Tensor4D {
   return tf.randomNormal([n, size, size, 3], 0, 1, 'float32', 7) as tf.Tensor4D;
 }
 
-function timeInference(size: number, n: number): number {
+/** Seconds of the fastest of `repeats` calls of `fn`. */
+function best(repeats: number, fn: () => void): number {
+  let s = Infinity;
+  for (let r = 0; r < repeats; r++) {
+    const t0 = performance.now();
+    fn();
+    s = Math.min(s, (performance.now() - t0) / 1000);
+  }
+  return s;
+}
+
+function timeInference(size: number, n: number, repeats: number): number {
   const model = new PyramidMamba(presetConfig('reference'));
   applyTestWeights(model.params, 0);
   const x = new Float32Array(n * 3 * size * size).map((_, i) => Math.sin(i * 0.37));
   inferAnomalyMaps(model, x.subarray(0, 3 * size * size), 1, size); // warm-up
-  const t0 = performance.now();
-  inferAnomalyMaps(model, x, n, size, { batchSize: n });
-  const s = (performance.now() - t0) / 1000;
+  const s = best(repeats, () => inferAnomalyMaps(model, x, n, size, { batchSize: n }));
   model.dispose();
   return s;
 }
 
-function timeTrainStep(preset: PresetName, size: number, batch: number): number {
+function timeTrainStep(preset: PresetName, size: number, batch: number, repeats: number): number {
   const model = new PyramidMamba(presetConfig(preset), 1);
   const trainer = new Trainer(model, { lr: 0.005 * batch / 16, seed: 1 });
   const x = imagesNhwc(batch, size);
   trainer.step(x); // warm-up: kernels compiled, optimizer state allocated
-  const t0 = performance.now();
-  trainer.step(x);
-  const s = (performance.now() - t0) / 1000;
+  const s = best(repeats, () => trainer.step(x));
   x.dispose();
   model.dispose();
   return s;
@@ -73,7 +82,7 @@ function timeTrainStep(preset: PresetName, size: number, batch: number): number 
 async function runChild(job: Job): Promise<never> {
   const logs: string[] = [];
   const backend = await useBackend(backendChoice, (m) => logs.push(m));
-  const seconds = job.kind === 'infer' ? timeInference(job.size, job.batch) : timeTrainStep(job.preset, job.size, job.batch);
+  const seconds = job.kind === 'infer' ? timeInference(job.size, job.batch, job.repeats) : timeTrainStep(job.preset, job.size, job.batch, job.repeats);
   const r: ChildResult = { seconds, maxRssKiB: process.resourceUsage().maxRSS, backend, log: logs.join('; '), threads: computeThreads() };
   console.log(JSON.stringify(r));
   process.exit(0); // the scan pool's and wasm's workers are unref'd; exit without waiting for GC
@@ -85,6 +94,8 @@ if (option('child', '') !== '') await runChild(JSON.parse(option('child', '')) a
 const quick = flag('quick');
 const withTorch = flag('torch');
 const size = quick ? 128 : 256;
+const repeats = Number(option('repeats', '3'));
+if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`--repeats wants a whole number ≥ 1, got ${option('repeats', '')}`);
 const INFER_BATCH = 2;
 const TRAIN_BATCH = 1; // at 256² a batch of 2 outgrows the wasm backend's 4 GiB heap (tfjs-node has no such limit)
 const STRAWMAN_SIZE = 64;
@@ -106,7 +117,7 @@ const FLOPS_256 = 33_448_001_536;
 const load = () => loadavg().map((v) => v.toFixed(2)).join(' ');
 const backend = await useBackend(backendChoice, () => {});
 console.log(machineLine(`backend ${backend}, ${mainThreads} threads (PMAMBA_THREADS=${process.env.PMAMBA_THREADS ?? 'unset: every core'}), ` +
-  `load average ${load()}${quick ? ', --quick (128²)' : ''}`));
+  `load average ${load()}${quick ? ', --quick (128²)' : ''}; each time is the best of ${repeats} passes after a warm-up`));
 
 function child(job: Job, threads: number): ChildResult {
   const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/model.bench.ts'), '--child', JSON.stringify(job), '--backend', backendChoice], {
@@ -147,7 +158,8 @@ function torchRun(what: 'infer' | 'train' | 'flops', sz: number, batch: number, 
   if (ompWaitPolicy) env.OMP_WAIT_POLICY = ompWaitPolicy;
   if (existsSync(join(PRIVATE_BLAS, 'libblas.so.3'))) env.LD_LIBRARY_PATH = [PRIVATE_BLAS, process.env.LD_LIBRARY_PATH].filter(Boolean).join(':');
   const r = spawnSync(PYTHON, [join(ROOT, 'bench/torch/model_timing.py'), '--reference', REFERENCE, '--size', String(sz), '--batch', String(batch),
-    '--what', what, '--scan', scan, '--threads', String(threads), '--warmup', scan === 'fast' ? '1' : '0'], { encoding: 'utf8', env, maxBuffer: 64 << 20 });
+    '--what', what, '--scan', scan, '--threads', String(threads), '--warmup', scan === 'fast' ? '1' : '0', '--repeats', String(scan === 'fast' ? repeats : 1)],
+    { encoding: 'utf8', env, maxBuffer: 64 << 20 });
   const last = (r.stdout ?? '').trim().split('\n').pop() ?? '';
   if (r.status !== 0 || !last.startsWith('{')) {
     const why = (r.stderr || '').trim().split('\n').pop() ?? `status ${r.status}`;
@@ -166,8 +178,8 @@ const demoPreset: PresetName = demo.model?.preset ?? 'small';
 
 interface Point { inferS: number; trainS: number; trainRssKiB: number; log: string; torchInfer: TorchResult | null; torchTrain: TorchResult | null }
 function measure(threads: number): Point {
-  const inf = child({ kind: 'infer', size, batch: INFER_BATCH }, threads);
-  const tr = child({ kind: 'train', preset: 'reference', size, batch: TRAIN_BATCH }, threads);
+  const inf = child({ kind: 'infer', size, batch: INFER_BATCH, repeats }, threads);
+  const tr = child({ kind: 'train', preset: 'reference', size, batch: TRAIN_BATCH, repeats }, threads);
   return {
     inferS: inf.seconds, trainS: tr.seconds, trainRssKiB: tr.maxRssKiB, log: inf.log,
     torchInfer: torchRun('infer', size, INFER_BATCH, threads), torchTrain: torchRun('train', size, TRAIN_BATCH, threads),
@@ -175,9 +187,9 @@ function measure(threads: number): Point {
 }
 
 const main = measure(mainThreads);
-const strawOurs = withTorch ? child({ kind: 'train', preset: 'reference', size: STRAWMAN_SIZE, batch: STRAWMAN_BATCH }, mainThreads) : null;
+const strawOurs = withTorch ? child({ kind: 'train', preset: 'reference', size: STRAWMAN_SIZE, batch: STRAWMAN_BATCH, repeats: 1 }, mainThreads) : null;
 const strawTorch = withTorch ? torchRun('train', STRAWMAN_SIZE, STRAWMAN_BATCH, mainThreads, 'sequential') : null;
-const demoRun = child({ kind: 'train', preset: demoPreset, size: demoSize, batch: demoBatch }, mainThreads);
+const demoRun = child({ kind: 'train', preset: demoPreset, size: demoSize, batch: demoBatch, repeats }, mainThreads);
 const flopsRun = torchRun('flops', size, 1, mainThreads);
 const flopsPerImage = flopsRun?.flops ?? FLOPS_256 * (size / 256) ** 2;
 

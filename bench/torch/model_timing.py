@@ -1,14 +1,14 @@
 """Times the PyTorch reference (../shared/reference/pmamba_ref.py) on the shapes of bench/model.bench.ts.
 
   /usr/bin/python3 bench/torch/model_timing.py --reference DIR --size 256 --batch 2 --what infer|train|flops
-                   [--scan fast|sequential] [--threads N] [--warmup 1]
+                   [--scan fast|sequential] [--threads N] [--warmup 1] [--repeats 1]
 
 Prints one JSON line: {"what", "size", "batch", "scan", "seconds", "threads", "torch", "blas", "max_rss_kib", ...}.
 --scan fast (default) installs torch_fast_scan (same folder as pmamba_ref.py: a custom autograd Function, one
 in-place update per step), the fair CPU baseline; --scan sequential keeps the reference's sequential scan (what
 MambaAD falls back to without CUDA: a strawman, whose autograd needs tens of minutes at 256²).
-`seconds` is one pass after `--warmup` untimed ones (default 1: the fast scan's buffer pool is then allocated,
-as pmamba's bench warms up too). `max_rss_kib` is resource.getrusage(RUSAGE_SELF).ru_maxrss (KiB on Linux)
+`seconds` is the fastest of `--repeats` passes after `--warmup` untimed ones (default 1: the fast scan's buffer
+pool is then allocated, as pmamba's bench warms up too). `max_rss_kib` is resource.getrusage(RUSAGE_SELF).ru_maxrss (KiB on Linux)
 at the end: this process's peak resident memory.
 --what flops: one training step's FLOPs of convolutions and matrix products (aten convolution /
 convolution_backward / mm / addmm / bmm / baddbmm, 2 per multiply-add), counted with a TorchDispatchMode,
@@ -102,6 +102,7 @@ def main():
     ap.add_argument("--threshold", type=int, default=64)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (default: every core)")
     ap.add_argument("--warmup", type=int, default=1, help="untimed passes before the timed one")
+    ap.add_argument("--repeats", type=int, default=1, help="timed passes; seconds is the fastest")
     a = ap.parse_args()
     sys.path.insert(0, a.reference)
     import torch
@@ -139,9 +140,11 @@ def main():
     else:
         for _ in range(a.warmup):
             run()
-        t0 = time.perf_counter()
-        run()
-        seconds = round(time.perf_counter() - t0, 3)
+        seconds = float("inf")
+        for _ in range(max(1, a.repeats)):
+            t0 = time.perf_counter()
+            run()
+            seconds = min(seconds, round(time.perf_counter() - t0, 3))
     print(json.dumps({"what": a.what, "size": a.size, "batch": a.batch, "scan": a.scan, "seconds": seconds,
                       "threads": torch.get_num_threads(), "torch": torch.__version__, "blas": blas_library(),
                       "max_rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, **result}))

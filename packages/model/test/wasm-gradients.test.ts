@@ -65,6 +65,7 @@ const MODEL_OPS: Record<string, GradCase> = {
   'ops/matmul 2-D': { inputs: [{ shape: [5, 7] }, { shape: [7, 3] }], f: (a, b) => matMul(a, b) },
   'ops/matmul transposeA, transposeB': { inputs: [{ shape: [7, 5] }, { shape: [3, 7] }], f: (a, b) => matMul(a, b, true, true) },
   'ops/matmul linear [B, L, D] × [D, E]': { inputs: [{ shape: [2, 6, 5] }, { shape: [5, 3] }], f: (a, b) => matMul(a, b) },
+  'ops/matmul linear, wider out than in (its weight gradient as (dyᵀ·x)ᵀ)': { inputs: [{ shape: [2, 6, 5] }, { shape: [5, 9] }], f: (a, b) => matMul(a, b) },
   'ops/matmul shared left [M, K] × [P, K, N]': { inputs: [{ shape: [4, 5] }, { shape: [3, 5, 2] }], f: (a, b) => matMul(a, b) },
   'ops/matmul batched [B, 4, L, D] × [1, 4, D, C]': { inputs: [{ shape: [2, 4, 6, 5] }, { shape: [1, 4, 5, 3] }], f: (a, b) => matMul(a, b) },
   'ops/matmul batched, large (2-D loop)': { inputs: [{ shape: [3, 64, 72] }, { shape: [3, 72, 64] }], f: (a, b) => matMul(a, b) },

@@ -1,4 +1,4 @@
-/** The wasm backend's Identity replaced by a shared buffer (src/ops/wasm-kernels.ts). */
+/** The wasm backend's Identity and Transpose replaced (src/ops/wasm-kernels.ts, src/ops/heap-kernels.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
@@ -27,4 +27,22 @@ test('wasm Identity: gradients a custom op keeps (engine clones) are still right
   const g = tf.grad((v: tf.Tensor) => tf.sum(square(v) as tf.Tensor))(x);
   assert.deepEqual(Array.from(g.dataSync()), [2, -4, 6]);
   tf.dispose([x, g]);
+});
+
+test('wasm Transpose: matrix and batched-matrix transposes in SIMD blocks equal the cpu backend\'s, odd sizes and int32 included', async () => {
+  await import('@tensorflow/tfjs-backend-cpu');
+  const cases: [number[], number[], 'float32' | 'int32'][] = [
+    [[64, 200], [1, 0], 'float32'], [[7, 13], [1, 0], 'float32'], [[130, 67], [1, 0], 'int32'],
+    [[3, 5, 9], [0, 2, 1], 'float32'], [[2, 33, 1, 70], [0, 3, 2, 1], 'float32'], // merges to a batch of 33 × 70 matrices
+    [[4, 6, 8], [1, 0, 2], 'float32'], [[2, 3, 4, 5], [3, 1, 0, 2], 'float32'], // tfjs's own kernel
+  ];
+  const values = (shape: number[], dtype: string) => Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => dtype === 'int32' ? i * 7 - 300 : Math.sin(i) * 1e3);
+  const run = () => cases.map(([shape, perm, dtype]) => tf.tidy(() =>
+    Array.from(tf.transpose(tf.tensor(values(shape, dtype), shape, dtype), perm).dataSync())));
+  await useBackend('wasm', () => {});
+  const wasm = run();
+  await tf.setBackend('cpu');
+  const cpu = run();
+  await tf.setBackend('wasm');
+  cases.forEach(([shape, perm], i) => assert.deepEqual(wasm[i], cpu[i], `transpose ${shape} by ${perm}`));
 });

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { type ConvPad, type Pads2D, convOutSize, explicitPadding, padOrCrop, resolvePads } from './conv-padding.ts';
+import { transposedProduct } from './matmul.ts';
 
 /**
  * 2-D convolution on NHWC with PyTorch's padding (see `ConvPad`) and a gradient built only from
@@ -156,7 +157,7 @@ function pointwiseBackward(dy: tf.Tensor4D, x: tf.Tensor4D, f: tf.Tensor4D, g: G
   const cout = f.shape[3];
   const dy2 = tf.reshape(dy, [-1, cout]) as tf.Tensor2D;
   const xs = g.stride === 1 ? x : subsample2(x, g.ho, g.wo);
-  const df = tf.matMul(tf.transpose(tf.reshape(xs, [-1, cin])) as tf.Tensor2D, dy2);
+  const df = transposedProduct(tf.reshape(xs, [-1, cin]) as tf.Tensor2D, dy2);
   const dxs = tf.reshape(tf.matMul(dy2, tf.transpose(tf.reshape(f, [cin, cout])) as tf.Tensor2D), [n, g.ho, g.wo, cin]) as tf.Tensor4D;
   const dx = g.stride === 1 ? dxs : upsampleZeros2(dxs, h, w);
   return [dx, tf.reshape(df, [1, 1, cin, cout])];

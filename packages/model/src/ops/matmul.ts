@@ -58,10 +58,24 @@ function gradB(dy: tf.Tensor, a: tf.Tensor, b: tf.Tensor): tf.Tensor {
   if (size(b.shape.slice(0, -2)) === 1) {
     // One matrix b: sum over every leading axis of a at once, [K, rows] · [rows, N].
     const [k, n] = b.shape.slice(-2);
-    const aT = tf.transpose(tf.reshape(a, [-1, k])) as tf.Tensor2D;
-    return tf.reshape(tf.matMul(aT, tf.reshape(dy, [-1, n]) as tf.Tensor2D), b.shape);
+    return tf.reshape(transposedProduct(tf.reshape(a, [-1, k]) as tf.Tensor2D, tf.reshape(dy, [-1, n]) as tf.Tensor2D), b.shape);
   }
   return reduceTo(fastProduct(swapLast(a), dy), b.shape);
+}
+
+/** Largest M for which aᵀ·b is computed as (bᵀ·a)ᵀ (see transposedProduct). */
+const SWAP_MAX_M = 64;
+
+/**
+ * aᵀ·b for a [R, M] and b [R, N] (a weight gradient: R rows of activations and of ∂y), as the
+ * cheaper of two plain products. XNNPack packs a product's right factor anew for every tensor it
+ * has not seen, and gradients are always new: aᵀ·b packs all of b (R·N) for only M rows of
+ * output. With M small and N larger, (bᵀ·a)ᵀ packs a instead, and costs b's transpose.
+ */
+export function transposedProduct(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
+  const [m, n] = [a.shape[1], b.shape[1]];
+  if (m <= SWAP_MAX_M && n > m) return tf.transpose(tf.matMul(tf.transpose(b) as tf.Tensor2D, a)) as tf.Tensor2D;
+  return tf.matMul(tf.transpose(a) as tf.Tensor2D, b);
 }
 
 /** The product itself, without transposes and without tfjs's batched kernel where avoidable. */

@@ -59,6 +59,7 @@ export const op = {
   i32: {
     const: (v: number) => [0x41, ...sleb(v | 0)],
     load: (offset = 0) => [0x28, ...mem(2, offset)],
+    store: (offset = 0) => [0x36, ...mem(2, offset)],
     eqz: [0x45], eq: [0x46], ltU: [0x49], geU: [0x4f],
     add: [0x6a], sub: [0x6b], mul: [0x6c], and: [0x71], shl: [0x74],
   },
@@ -66,7 +67,7 @@ export const op = {
     load: (offset = 0) => [0x2a, ...mem(2, offset)],
     store: (offset = 0) => [0x38, ...mem(2, offset)],
     const: (v: number) => [0x43, ...bytesOf(new Float32Array([v]))],
-    add: [0x92], mul: [0x94],
+    sqrt: [0x91], add: [0x92], sub: [0x93], mul: [0x94], div: [0x95],
   },
   f64: {
     load: (offset = 0) => [0x2b, ...mem(3, offset)],
@@ -78,6 +79,8 @@ export const op = {
     load: (offset = 0) => simd(0x00, ...mem(4, offset)),
     store: (offset = 0) => simd(0x0b, ...mem(4, offset)),
     f32x4: (v: number) => simd(0x0c, ...bytesOf(new Float32Array([v, v, v, v]))),
+    /** i8x16.shuffle(a, b): 16 byte lanes picked from a (0–15) and b (16–31). */
+    shuffle: (lanes: readonly number[]) => simd(0x0d, ...lanes),
     /** bitselect(a, b, mask): a where mask bits are 1, else b. */
     bitselect: simd(0x52),
     i32x4: (v: number) => simd(0x0c, ...bytesOf(new Int32Array([v, v, v, v]))),
@@ -87,7 +90,7 @@ export const op = {
     lane: (i: number) => simd(0x1f, i),
     nearest: simd(0x6a), gt: simd(0x44),
     abs: simd(0xe0), neg: simd(0xe1),
-    add: simd(0xe4), sub: simd(0xe5), mul: simd(0xe6), div: simd(0xe7), min: simd(0xe8), max: simd(0xe9),
+    sqrt: simd(0xe3), add: simd(0xe4), sub: simd(0xe5), mul: simd(0xe6), div: simd(0xe7), min: simd(0xe8), max: simd(0xe9),
     /** pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a: one instruction each, unlike min/max. */
     pmin: simd(0xea), pmax: simd(0xeb),
   },
