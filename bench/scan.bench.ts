@@ -7,13 +7,15 @@
 // last its two implementations side by side on one 32×32 map: `kernels` (the pool, what `auto`
 // runs on wasm/cpu) and `ops` (tfjs ops, what `auto` runs on the tensorflow backends).
 //   npx tsx bench/scan.bench.ts [--backend wasm|cpu] [--repeats 3] [--naive-length 64]
-//                               [--threads T] [--torch] [--torch-length L]
+//                               [--threads T] [--torch] [--torch-scan fast|sequential] [--torch-length L]
 // --threads: pool size for the fused op (default PMAMBA_THREADS, else all cores).
-// --torch also times the PyTorch reference's `selective_scan` (pmamba_ref.py; forward + autograd
-// backward) on the same shapes in a python subprocess (Debian's /usr/bin/python3 with torch;
-// skipped when missing). Its backward is very slow (minutes); --torch-length times a shorter L
-// and extrapolates linearly. The reference is looked up in $PMAMBA_REFERENCE_DIR, default
-// ../shared/reference from the repository root.
+// --torch also times PyTorch on the same shapes in a python subprocess (Debian's /usr/bin/python3
+// with torch; skipped when missing), on as many threads as the fused op: by default
+// torch_fast_scan.selective_scan (a hand-written backward, one in-place update per step: the fair
+// CPU baseline), best of --repeats after a warm-up; --torch-scan sequential times the reference's
+// own `selective_scan` (pmamba_ref.py, autograd backward: a strawman, minutes per pass), where
+// --torch-length times a shorter L and extrapolates linearly. Both are looked up in
+// $PMAMBA_REFERENCE_DIR, default ../shared/reference from the repository root.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -36,6 +38,7 @@ const { values: args } = parseArgs({
     repeats: { type: 'string', default: '3' },
     'naive-length': { type: 'string', default: '64' },
     torch: { type: 'boolean', default: false },
+    'torch-scan': { type: 'string', default: 'fast' },
     'torch-length': { type: 'string' },
     threads: { type: 'string' },
   },
@@ -109,30 +112,44 @@ function torchMissing(): string | null {
   return r.status === 0 ? null : `${PYTHON} cannot import torch`;
 }
 
-/** The reference's selective_scan (forward, then forward + autograd backward) timed by python. */
-function timeTorch(B: number, L: number): { fwd: number; fwdBwd: number; threads: number; version: string } {
+/**
+ * PyTorch's selective scan timed by python: forward, then forward + backward, each the best of
+ * `repeats` after a warm-up (torch_fast_scan), or once (the reference's sequential scan).
+ */
+function timeTorch(B: number, L: number, scan: string, threads: number, repeats: number): { fwd: number; fwdBwd: number; threads: number; version: string } {
   // Layouts as in the reference: u, delta (b,k,d,l); B, C (b,k,n,l).
   const script = `
 import sys, time, json
 sys.path.insert(0, sys.argv[1])
 import torch
-from pmamba_ref import selective_scan
 b, L, k, d, n = (int(v) for v in sys.argv[2:7])
+scan, threads, repeats = sys.argv[7], int(sys.argv[8]), int(sys.argv[9])
+torch.set_num_threads(threads)
+if scan == 'fast':
+    from torch_fast_scan import selective_scan
+else:
+    from pmamba_ref import selective_scan
 g = torch.Generator().manual_seed(0)
 r = lambda *s: torch.randn(*s, generator=g)
 xs = [r(b, k, d, L), r(b, k, d, L) - 1, -torch.exp(torch.rand(k, d, n, generator=g) * 3 - 2), r(b, k, n, L), r(b, k, n, L),
       torch.ones(k, d), torch.rand(k, d, generator=g) * 4 - 4]
 xs = [x.requires_grad_() for x in xs]
 w = r(b, k, d, L)
-t = time.perf_counter()
-with torch.no_grad():
-    selective_scan(*xs)
-fwd = time.perf_counter() - t
-t = time.perf_counter()
-(selective_scan(*xs) * w).sum().backward()
-print(json.dumps({"fwd": fwd, "fwdBwd": time.perf_counter() - t, "threads": torch.get_num_threads(), "version": torch.__version__}))
+if scan == 'fast':
+    (selective_scan(*xs) * w).sum().backward()  # warm-up: its buffer pool is allocated
+fwd = fwd_bwd = float('inf')
+for _ in range(repeats if scan == 'fast' else 1):
+    t = time.perf_counter()
+    with torch.no_grad():
+        selective_scan(*xs)
+    fwd = min(fwd, time.perf_counter() - t)
+    t = time.perf_counter()
+    (selective_scan(*xs) * w).sum().backward()
+    fwd_bwd = min(fwd_bwd, time.perf_counter() - t)
+print(json.dumps({"fwd": fwd, "fwdBwd": fwd_bwd, "threads": torch.get_num_threads(), "version": torch.__version__}))
 `;
-  const r = spawnSync(PYTHON, ['-c', script, REFERENCE_DIR, String(B), String(L), String(K), String(D), String(N)], { encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', script, REFERENCE_DIR, String(B), String(L), String(K), String(D), String(N), scan, String(threads), String(repeats)],
+    { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } });
   if (r.status !== 0) throw new Error(`torch timing failed: ${(r.stderr || r.error?.message || '').trim().split('\n').pop()}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 }
@@ -167,12 +184,13 @@ async function main(): Promise<void> {
       `${fmt(tok / o.fwdBwd)} tokens/s; naive tfjs fwd+bwd ${fmt(tok / (nv.fwdBwd * scale))} tokens/s ` +
       `(timed at L=${nl}, ${nv.fwdBwd.toFixed(3)} s, ×${scale} extrapolated); speed-up over naive ${fmt(nv.fwdBwd * scale / o.fwdBwd)}×`);
     if (withTorch) {
-      const tl = Math.min(Number(args['torch-length'] ?? L), L);
-      console.log(`${name}: timing torch at L=${tl} (its autograd backward can take minutes)…`);
-      const t = timeTorch(B, tl);
+      const scan = String(args['torch-scan']);
+      const tl = scan === 'fast' ? L : Math.min(Number(args['torch-length'] ?? L), L);
+      if (scan !== 'fast') console.log(`${name}: timing torch's sequential scan at L=${tl} (its autograd backward can take minutes)…`);
+      const t = timeTorch(B, tl, scan, threads, REPEATS);
       const ts = L / tl;
       torch += t.fwdBwd * ts;
-      console.log(`${name}: torch ${t.version} (${t.threads} threads) fwd ${(t.fwd * ts).toFixed(3)} s, fwd+bwd ` +
+      console.log(`${name}: torch ${t.version} ${scan === 'fast' ? 'torch_fast_scan' : 'sequential reference scan'} (${t.threads} threads) fwd ${(t.fwd * ts).toFixed(3)} s, fwd+bwd ` +
         `${(t.fwdBwd * ts).toFixed(3)} s = ${fmt(tok / (t.fwdBwd * ts))} tokens/s` +
         `${ts > 1 ? ` (timed at L=${tl}, ×${ts} extrapolated)` : ''}; torch/ours time ratio: fwd ` +
         `${(t.fwd * ts / o.fwd).toFixed(2)}, fwd+bwd ${(t.fwdBwd * ts / o.fwdBwd).toFixed(2)}`);
