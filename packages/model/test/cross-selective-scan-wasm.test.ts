@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Fn, module, op } from '../src/ops/scan/cross-selective-scan-wasm-asm.ts';
+import { Fn, module, op } from '../src/ops/wasm-asm.ts';
 import { scanWasm, type ScanWasm } from '../src/ops/scan/cross-selective-scan-wasm.ts';
 import { ScanArena } from '../src/ops/scan/scan-pool-memory.ts';
 import { ScanMemoryError } from '../src/errors.ts';

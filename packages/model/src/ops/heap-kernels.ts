@@ -1,7 +1,7 @@
 /**
  * WebAssembly SIMD kernels that work in the tfjs wasm backend's own memory: a kernel of ours
  * reads its inputs and writes its outputs where the backend keeps tensors, with no copy in or
- * out. The module is assembled at run time (scan/cross-selective-scan-wasm-asm.ts) and imports
+ * out. The module is assembled at run time (wasm-asm.ts) and imports
  * the backend's WebAssembly.Memory — shared in its multi-threaded build, exported by the
  * one-thread build.
  *
@@ -14,7 +14,7 @@
  * k?.transpose(srcOffset, dstOffset, rows, cols); // 4-byte elements, byte offsets in the heap
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { Fn, module, op } from './scan/cross-selective-scan-wasm-asm.ts';
+import { Fn, module, op } from './wasm-asm.ts';
 
 const { i32, v128 } = op;
 

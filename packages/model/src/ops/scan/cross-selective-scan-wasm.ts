@@ -1,6 +1,6 @@
 /**
  * The selective-scan passes as WebAssembly SIMD functions (f32x4 over the N states, and over
- * channels for the step sizes), assembled at run time (cross-selective-scan-wasm-asm.ts). Each
+ * channels for the step sizes), assembled at run time (../wasm-asm.ts). Each
  * computes what the JS core (selective-scan-kernels.ts) computes for one sequence over a range
  * of Dr channels and steps t0…t1−1, but on float32 running states and accumulators (the JS core
  * keeps them in float64; ∂A is flushed to float64 by `flush` every call, ∂Ds and ∂bias are
@@ -19,7 +19,7 @@
  * const k = scanWasm(memory); // null where WebAssembly SIMD is unavailable
  * k?.forward(order, u, uStride, delta, dtStride, b, c, bcStride, t0, t1, A, bias, Dr, N, y, Ds, h, dtBuf);
  */
-import { Fn, module, op, type Code } from './cross-selective-scan-wasm-asm.ts';
+import { Fn, module, op, type Code } from '../wasm-asm.ts';
 
 const { f32, f64, i32, v128, f32x4, i32x4 } = op;
 const c4 = (v: number) => v128.f32x4(v);

@@ -1,6 +1,7 @@
 /**
- * A minimal WebAssembly assembler: just enough of the binary format to build the scan kernels
- * (cross-selective-scan-wasm.ts) at run time, with no toolchain. Instructions are functions
+ * A minimal WebAssembly assembler: just enough of the binary format to build pmamba's own kernels
+ * at run time, with no toolchain — the selective scan's (scan/cross-selective-scan-wasm.ts) and
+ * those that work in tfjs's heap (heap-kernels.ts). Instructions are functions
  * returning their bytes; `Fn` names a function's parameters and locals; `module` packs functions
  * that share one imported memory.
  *
