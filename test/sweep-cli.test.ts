@@ -60,7 +60,9 @@ it('runs a 2×2 sweep, killed half-way and resumed, without redoing anything fin
     training: { mode: 'unified', rounds: 2, localSteps: 2, batchSize: 2, workers: 2, checkpointEverySteps: 1, seed: 5 },
     evaluation: { batchSize: 6, heatmaps: 0, blurSigma: 1, everyRounds: 1 },
     sweep: {
-      grid: { 'model.noiseStd': [0, 0.3], 'model.pyramid': [{ mode: 'levels', levels: [1, 1, 1, 1] }, { mode: 'levels', levels: [1, 2, 2, 2] }] },
+      // The settings that scored higher after round 1 in every seed measured (5, 6, 8: noise 0.3 over 0 by
+      // 0.01–0.06 mAD) come first, so that later runs fall below the median and the stop path runs.
+      grid: { 'model.noiseStd': [0.3, 0], 'model.pyramid': [{ mode: 'levels', levels: [1, 2, 2, 2] }, { mode: 'levels', levels: [1, 1, 1, 1] }] },
       earlyStopping: { rule: 'median', minPeers: 1 },
     },
   };
@@ -100,7 +102,7 @@ it('runs a 2×2 sweep, killed half-way and resumed, without redoing anything fin
     const expected: string = i > 0 && atOne[i] < median(atOne.slice(0, i)) ? 'stopped' : 'done';
     assert.equal(run.status, expected, `${run.runId}: mAD after round 1 ${atOne[i]} against ${JSON.stringify(atOne.slice(0, i))}`);
   }
-  // Measured with these seeds: variant 1 falls below variant 0 after round 1, so the stop path runs.
+  // The grid's order above makes a stop all but certain (measured: variants 2 and 3 stop with seed 5).
   assert.ok(runs.some((r) => r.status === 'stopped'), `no run stopped: ${JSON.stringify(atOne)}`);
 
   // Every job finished exactly once across both sweep processes; stopped runs trained one round.
@@ -128,7 +130,8 @@ it('runs a 2×2 sweep, killed half-way and resumed, without redoing anything fin
     assert.equal(table.rows[i].cells.mad.mean, mad, `row ${i}`);
   }
   const md = await readFile(join(report, 'ablation.md'), 'utf8');
-  assert.match(md, /\| 0: model\.noiseStd=0, model\.pyramid=levels 1,1,1,1 \(baseline\) \| 1 \|/);
+  assert.match(md, /\| 0: model\.noiseStd=0\.3, model\.pyramid=levels 1,2,2,2 \(baseline\) \| 1 \|/);
+  assert.match(md, / \(stopped\) \| 1 \|/, 'stopped runs are marked in the table');
   const html = await readFile(join(report, 'ablation.html'), 'utf8');
   assert.equal(html.match(/<svg /g)?.length, 16, '8 metrics × 2 swept paths');
   assert.ok(second.lines.some((l) => /^wall \d+ s; runs \d+ s in all/.test(l)));
