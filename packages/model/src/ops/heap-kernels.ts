@@ -102,6 +102,18 @@ function adamwFn(): Fn {
 /** Tile side: a 64×64 source tile and its destination (16 KiB each) stay in L1 while it is moved. */
 const TILE = 64;
 
+/** The parts of tfjs's wasm backend a kernel of ours uses: outputs, shared buffers, and where tensors live in the heap. */
+export interface WasmHeapBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  incRef(dataId: tf.DataId): void;
+  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
+}
+
+/** Byte offset of tensor `t`'s data in the heap. */
+export function heapOffset(backend: WasmHeapBackend, t: tf.TensorInfo): number {
+  return backend.dataIdMap.get(t.dataId)!.memoryOffset;
+}
+
 export interface HeapKernels {
   /** dst = srcᵀ for a rows × cols matrix of 4-byte elements at byte offsets src and dst of the heap. */
   transpose(src: number, dst: number, rows: number, cols: number): void;

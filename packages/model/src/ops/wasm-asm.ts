@@ -122,10 +122,6 @@ export class Fn {
     return uleb(i);
   }
 
-  has(n: string): boolean {
-    return this.index.has(n);
-  }
-
   get(n: string): number[] {
     return [0x20, ...this.at(n)];
   }

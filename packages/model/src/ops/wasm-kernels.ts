@@ -16,17 +16,11 @@
  * tf.transpose(m); // SIMD blocks
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapKernels } from './heap-kernels.ts';
-
-interface WasmBackendInternals {
-  incRef(dataId: tf.DataId): void;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
-}
+import { heapKernels, heapOffset, type WasmHeapBackend } from './heap-kernels.ts';
 
 interface KernelArgs {
   inputs: { x: tf.TensorInfo };
-  backend: WasmBackendInternals;
+  backend: WasmHeapBackend;
   attrs?: { perm?: number[] };
 }
 
@@ -53,8 +47,8 @@ export function installWasmKernels(): void {
     if (!(p.length === 2 && p[0] === 1) && !batched) return loop(args);
     const [b, rows, cols] = batched ? shape : [1, ...shape];
     const out = args.backend.makeOutput(perm.map((a) => x.shape[a]), x.dtype);
-    const src = args.backend.dataIdMap.get(x.dataId)!.memoryOffset;
-    const dst = args.backend.dataIdMap.get(out.dataId)!.memoryOffset;
+    const src = heapOffset(args.backend, x);
+    const dst = heapOffset(args.backend, out);
     for (let i = 0; i < b; i++) k.transpose(src + 4 * i * rows * cols, dst + 4 * i * rows * cols, rows, cols);
     return out;
   });
@@ -72,7 +66,7 @@ function replace(name: string, make: (original: Kernel) => Kernel): void {
  * The same permutation on the fewest axes: size-1 axes dropped, and axes adjacent and in order in
  * both input and output merged into one.
  */
-export function mergedTranspose(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
+function mergedTranspose(shape: readonly number[], perm: readonly number[]): { shape: number[]; perm: number[] } {
   const kept = shape.map((d, a) => (d === 1 ? -1 : a)).filter((a) => a >= 0);
   const rank = new Map(kept.map((a, i) => [a, i]));
   const p = perm.filter((a) => shape[a] !== 1).map((a) => rank.get(a)!);

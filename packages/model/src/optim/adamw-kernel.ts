@@ -9,7 +9,7 @@
  * if (fused) { const [p2, m2, v2] = fused; ... } // null: no kernel on this backend, use the ops
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapKernels } from '../ops/heap-kernels.ts';
+import { heapKernels, heapOffset, type WasmHeapBackend } from '../ops/heap-kernels.ts';
 
 const KERNEL = 'PmambaAdamW';
 
@@ -25,17 +25,12 @@ export interface AdamWScalars {
   bc2Sqrt: number;
 }
 
-interface HeapBackend {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  dataIdMap: { get(dataId: tf.DataId): { memoryOffset: number } | undefined };
-}
-
 type Inputs = { p: tf.TensorInfo; g: tf.TensorInfo; m: tf.TensorInfo; v: tf.TensorInfo };
 
-function adamwWasm({ inputs, backend, attrs }: { inputs: Inputs; backend: HeapBackend; attrs: AdamWScalars }): tf.TensorInfo[] {
+function adamwWasm({ inputs, backend, attrs }: { inputs: Inputs; backend: WasmHeapBackend; attrs: AdamWScalars }): tf.TensorInfo[] {
   const { p, g, m, v } = inputs;
   const outs = [p, m, v].map((t) => backend.makeOutput(t.shape, 'float32'));
-  const at = (t: tf.TensorInfo) => backend.dataIdMap.get(t.dataId)!.memoryOffset;
+  const at = (t: tf.TensorInfo) => heapOffset(backend, t);
   const n = tf.util.sizeFromShape(p.shape);
   heapKernels()!.adamw(at(p), at(g), at(m), at(v), at(outs[0]), at(outs[1]), at(outs[2]), n,
     1 - attrs.beta1, attrs.beta2, 1 - attrs.beta2, attrs.bc2Sqrt, attrs.eps, attrs.decay, attrs.stepSize);
