@@ -218,10 +218,15 @@ describe('pmamba train end to end (Redis + S3)', () => {
     assert.deepEqual(events.filter((e) => e.type === 'map-fit-finished').map((e) => e.type === 'map-fit-finished' && `${e.atRound} ${e.model} ${e.images}`).sort(), ['0 unified 8', '2 unified 8']);
     assert.equal(outcome.models.unified.key, layout.fittedWeightsKey('e2e-memory', 'unified'));
     const fitted = readSafetensors(await store.getBytes(outcome.models.unified.key));
-    assert.deepEqual(JSON.parse(fitted.metadata['pmamba.anomaly_map']), { kind: 'memory', scale: 'stem', features: 'teacher', inputScale: 2, locations: 8 * (64 / 2) ** 2 });
-    // The default reads the teacher's stem: 100 of the 8 images' 32×32 stride-2 locations (the 32²
-    // images seen at 64²), 64 channels each.
-    assert.deepEqual(fitted.tensors.get('anomaly_map.memory.stem.bank')!.shape, [100, 64]);
+    const { classes, ...stored } = JSON.parse(fitted.metadata['pmamba.anomaly_map']);
+    assert.deepEqual(stored, { kind: 'memory', scale: 'stem', features: 'teacher', inputScale: 2, locations: 8 * (64 / 2) ** 2 });
+    // The default reads the teacher's stem, a bank per class: 100 of each class's 4 images' 32×32
+    // stride-2 locations (the 32² images seen at 64²), 64 channels each; the router describes the
+    // 8 images; each class standardises the stem's 64 channels.
+    assert.deepEqual([...classes.names].sort(), ['carpet', 'disc']);
+    assert.deepEqual(classes.rows, [100, 100]);
+    const shape = (part: string) => fitted.tensors.get(`anomaly_map.memory.stem.${part}`)!.shape;
+    assert.deepEqual([shape('bank'), shape('router.descriptors'), shape('router.class'), shape('class_mean'), shape('class_sd')], [[200, 64], [8, 128], [8], [2, 64], [2, 64]]);
     const carpet = await store.getJson(layout.evalMetricsKey('e2e-memory', 'carpet'), parseEvaluationRecord);
     assert.equal(carpet.weights.sha256, outcome.models.unified.sha256, 'the evaluation scored the fitted weights');
     assertTable(outcome.evaluations.at(-1)!.result.table, ['carpet', 'disc']);

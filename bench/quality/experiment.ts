@@ -6,7 +6,7 @@
  *   npx tsx bench/quality/experiment.ts --data ROOT [--classes a,b] [--size 64]
  *       [--teacher random|pretext] [--pretrain-steps 150] [--pretrain-lr 0.001] [--frozen 0]
  *       [--steps 160] [--batch 4] [--lr 0.002] [--sigma 2] [--seed 7]
- *       [--residual-gauss --rg-scales 0] [--memory teacher|teacher+residual[,…] --input-scale 1|2[,…] --bank 16384 --mem-scale stem|0|1|2[,…]]
+ *       [--residual-gauss --rg-scales 0] [--memory teacher|teacher+residual[,…] --input-scale 1|2[,…] --bank 16384 --mem-scale stem|0|1|2[,…] [--class-banks]]
  *       [--save MODEL | --load MODEL] [--skip-eval: no cosine-map tables, for fitted maps alone]
  */
 import * as tf from '@tensorflow/tfjs-core';
@@ -46,6 +46,7 @@ const { values: a } = parseArgs({
     bank: { type: 'string', default: '16384' },
     'mem-scale': { type: 'string', default: '0' },
     'skip-eval': { type: 'boolean', default: false },
+    'class-banks': { type: 'boolean', default: false },
   },
 });
 const size = Number(a.size);
@@ -132,11 +133,13 @@ if (a['residual-gauss']) {
   console.log(`${'mean'.padEnd(14)} ${(100 * mean).toFixed(1).padStart(6)} ${(100 * meanP).toFixed(1).padStart(6)}  (${secs()} s)`);
 }
 if (a.memory) {
-  // One bank over every class's training images (a unified model's), per feature kind and input scale.
+  // One bank over every class's training images (a unified model's), or one per class with
+  // --class-banks; per feature kind and input scale.
+  const trainClasses = train.samples.map((s) => s.className);
   for (const features of a.memory.split(',') as MemoryFeatures[]) {
     for (const [scale, inputScale] of a['mem-scale']!.split(',').flatMap((sc) => a['input-scale']!.split(',').map((i) => [sc === 'stem' ? sc : Number(sc), Number(i)] as const))) {
       if (scale === 'stem' && features !== 'teacher') continue;
-      const memoryBank = fitMemoryBank(model, train.images, nTrain, size, { scale, features, inputScale, bankSize: Number(a.bank), seed });
+      const memoryBank = fitMemoryBank(model, train.images, nTrain, size, { scale, features, inputScale, bankSize: Number(a.bank), seed, classBanks: a['class-banks'], classes: trainClasses });
       console.log(`\n[memory bank: ${features}, scale ${memoryBank.scale}, input ×${inputScale}, ${memoryBank.vectors.length / memoryBank.dim} of ${memoryBank.locations} training locations] (${secs()} s)`);
       let mean = 0;
       let meanP = 0;

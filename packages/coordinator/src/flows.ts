@@ -133,7 +133,7 @@ export function roundFlow(record: RunRecord, run: ArtifactRef, modelIndex: numbe
 export function fittedMapSettings(record: RunRecord): FittedMapSettings | undefined {
   const e = record.config.evaluation;
   if (e.anomalyMap === 'residual-gaussian') return { kind: 'residual-gaussian', scales: e.residualGaussian.scales, shrinkage: e.residualGaussian.shrinkage };
-  if (e.anomalyMap === 'memory') return { kind: 'memory', features: e.memory.features, scale: e.memory.scale, inputScale: e.memory.inputScale, bankSize: e.memory.bankSize };
+  if (e.anomalyMap === 'memory') return { kind: 'memory', features: e.memory.features, scale: e.memory.scale, inputScale: e.memory.inputScale, classBanks: e.memory.classBanks, bankSize: e.memory.bankSize };
   return undefined;
 }
 

@@ -126,7 +126,7 @@ describe('run flows', () => {
   it('fits a memory bank with evaluation.memory\'s settings, on at most its fitImages; the cosine map has nothing to fit', () => {
     const weights = { key: 'runs/r1/rounds/3/merged/unified.safetensors', sha256: 'b'.repeat(64), size: 10 };
     const data = parseJobPayload('fit-map', fitMapFlow(record({ anomalyMap: 'memory' }), RUN, 4, 0, weights).data);
-    assert.deepEqual(data.map, { kind: 'memory', features: 'teacher', scale: 'stem', inputScale: 1, bankSize: 16384 });
+    assert.deepEqual(data.map, { kind: 'memory', features: 'teacher', scale: 'stem', inputScale: 1, classBanks: true, bankSize: 16384 });
     assert.equal(data.items.length, 12);
     assert.equal(fittedMapSettings(record({ anomalyMap: 'cosine' })), undefined);
     assert.throws(() => fitMapFlow(record({ anomalyMap: 'cosine' }), RUN, 4, 0, weights), /nothing to fit/);

@@ -64,7 +64,7 @@ export function anomalyMaps(features: ModelMaps, opts: AnomalyMapOptions): Anoma
   /** Each scored map's distances (N·h·w) and its side. */
   const scored: { d: Float32Array; h: number; w: number }[] = [];
   if (bank) {
-    const [, h, w] = memorySource(features, bank.scale).shape;
+    const [, h, w] = memorySource(features, bank).shape;
     scored.push({ d: memoryDistance(features, bank), h, w });
   } else {
     const scales = rg ? rg.gaussians.map((g) => g.scale) : teacher().map((_, s) => s);

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { PyramidMamba } from './model.ts';
 import { anomalyMaps, type AnomalyMapOptions, type AnomalyMaps } from './anomaly-map.ts';
 import { ResidualGaussianFit, type ResidualGaussian } from './residual-gaussian.ts';
-import { MemoryBankFit, memoryNeeds, type MemoryBank, type MemoryBankSettings, type ModelMaps } from './memory-bank.ts';
+import { MemoryBankFit, memoryNeeds, memorySource, type MemoryBank, type MemoryBankFitOptions, type MemoryBankSettings, type ModelMaps } from './memory-bank.ts';
 
 export interface InferOptions extends Omit<AnomalyMapOptions, 'size'> {
   /** Images per forward pass. Default 8. */
@@ -48,7 +48,7 @@ export function fitMemoryBank(
   images: Float32Array,
   n: number,
   size: number,
-  opts: ConstructorParameters<typeof MemoryBankFit>[0] & Pick<InferOptions, 'batchSize' | 'onProgress'>,
+  opts: MemoryBankFitOptions & Pick<InferOptions, 'batchSize' | 'onProgress'> & { classes?: readonly string[] },
 ): MemoryBank {
   const fit = new MemoryBankFit(opts);
   addToFit(fit, model, images, n, size, opts);
@@ -57,13 +57,22 @@ export function fitMemoryBank(
 
 /**
  * Adds N more normal images (NCHW float32) to a fit, residual-Gaussian or memory bank (seen at
- * the bank's input scale): for images that arrive in parts.
+ * the bank's input scale): for images that arrive in parts. `classes` names each image's class,
+ * for class banks.
  */
-export function addToFit(fit: ResidualGaussianFit | MemoryBankFit, model: PyramidMamba, images: Float32Array, n: number, size: number, opts: Pick<InferOptions, 'batchSize' | 'onProgress'> = {}): void {
+export function addToFit(
+  fit: ResidualGaussianFit | MemoryBankFit,
+  model: PyramidMamba,
+  images: Float32Array,
+  n: number,
+  size: number,
+  opts: Pick<InferOptions, 'batchSize' | 'onProgress'> & { classes?: readonly string[] } = {},
+): void {
+  if (opts.classes && opts.classes.length !== n) throw new RangeError(`${n} images but ${opts.classes.length} class names`);
   const memory = fit instanceof MemoryBankFit ? fit.settings : undefined;
-  forEachBatch(model, images, n, size, { ...opts, memory }, (_, maps) =>
+  forEachBatch(model, images, n, size, { ...opts, memory }, (at, maps) =>
     // Without a memory bank the whole model runs, so both maps are there for the residual Gaussian.
-    fit instanceof MemoryBankFit ? fit.add(maps) : fit.add(maps.teacher!, maps.student!),
+    fit instanceof MemoryBankFit ? fit.add(maps, opts.classes?.slice(at, at + memorySource(maps, fit.settings).shape[0])) : fit.add(maps.teacher!, maps.student!),
   );
 }
 
@@ -82,7 +91,7 @@ function forEachBatch(
 ): void {
   const per = 3 * size * size;
   if (images.length !== n * per) throw new RangeError(`expected ${n}×3×${size}×${size} = ${n * per} values, got ${images.length}`);
-  const needs = opts.memory ? memoryNeeds(opts.memory) : { stem: false, teacher: true, student: true };
+  const needs = opts.memory ? memoryNeeds(opts.memory) : { stem: false, stemPreActivation: false, teacher: true, student: true };
   const side = Math.round(size * (opts.memory?.inputScale ?? 1));
   const bs = Math.max(1, opts.batchSize ?? 8);
   for (let at = 0; at < n; at += bs) {
@@ -93,11 +102,12 @@ function forEachBatch(
     });
     const maps: ModelMaps = needs.student ? model.forward(x) : needs.teacher ? { teacher: model.teacher(x) } : {};
     if (needs.stem) maps.stem = model.teacherStem(x);
+    if (needs.stemPreActivation) maps.stemPreActivation = model.teacherStem(x, { relu: false });
     x.dispose();
     try {
       use(at, maps);
     } finally {
-      tf.dispose([maps.teacher ?? [], maps.student ?? [], maps.stem ?? []]);
+      tf.dispose([maps.teacher ?? [], maps.student ?? [], maps.stem ?? [], maps.stemPreActivation ?? []]);
     }
     opts.onProgress?.(at + m, n);
   }

@@ -9,7 +9,9 @@
  * Gaussian derivatives at σ 0.5, 1, 2) or one of its feature scales (stride 4, 8, 16). Features
  * per location: `teacher` = the teacher's vector as it is; `teacher+residual` = t/|t| beside the
  * student's residual t/|t| − s/|s| (feature scales only). With `inputScale` 2 the model sees
- * the image upsampled twice, so each stride samples the original twice as finely.
+ * the image upsampled twice, so each stride samples the original twice as finely. With
+ * `classBanks` a unified model keeps a bank per training class and routes each test image to one
+ * (class-banks.ts).
  *
  * @example
  * const memoryBank = fitMemoryBank(model, images, n, size, { scale: 'stem', features: 'teacher', inputScale: 1, bankSize: 16384 });
@@ -20,6 +22,7 @@ import type { FeatureMaps } from './model.ts';
 import { mulberry32 } from './rng.ts';
 import { matMul } from './ops/matmul.ts';
 import { unitChannels } from './residual-gaussian.ts';
+import { ClassBanksFit, routeImage, standardiseRows, type ClassBanks } from './class-banks.ts';
 
 export const MEMORY_FEATURES = ['teacher', 'teacher+residual'] as const;
 export type MemoryFeatures = (typeof MEMORY_FEATURES)[number];
@@ -32,6 +35,8 @@ export interface MemoryBankSettings {
   features: MemoryFeatures;
   /** The model sees images resized by this factor (1 or 2). */
   inputScale: number;
+  /** A bank per class of the fitted images, each test image scored against one (class-banks.ts). */
+  classBanks: boolean;
 }
 
 export interface MemoryBank extends MemoryBankSettings {
@@ -41,6 +46,8 @@ export interface MemoryBank extends MemoryBankSettings {
   vectors: Float32Array;
   /** Normal locations the bank was sampled from. */
   locations: number;
+  /** With classBanks: the classes' parts of `vectors` and the router. */
+  classes?: ClassBanks;
 }
 
 /** The model's maps of a batch that a map may read; each is present when the map needs it. */
@@ -49,19 +56,32 @@ export interface ModelMaps {
   student?: FeatureMaps;
   /** The teacher's stem output (model.teacherStem). */
   stem?: tf.Tensor4D;
+  /** The stem before its ReLU (model.teacherStem with relu false): what stem class banks read. */
+  stemPreActivation?: tf.Tensor4D;
 }
 
 const STEM_HAS_NO_RESIDUAL = 'memory bank: the stem has no student counterpart; teacher+residual needs a feature scale 0–2';
 
+type SourceSettings = Pick<MemoryBankSettings, 'scale' | 'features' | 'classBanks'>;
+
+/** Stem class banks restandardise the stem per class, so they read it before its ReLU. */
+const readsPreActivation = (settings: Pick<MemoryBankSettings, 'scale' | 'classBanks'>) => settings.scale === 'stem' && settings.classBanks;
+
 /** Which of the model's maps a bank with these settings reads. */
-export function memoryNeeds(settings: Pick<MemoryBankSettings, 'scale' | 'features'>): { stem: boolean; teacher: boolean; student: boolean } {
+export function memoryNeeds(settings: SourceSettings): { stem: boolean; stemPreActivation: boolean; teacher: boolean; student: boolean } {
   const residual = settings.features === 'teacher+residual';
   if (settings.scale === 'stem' && residual) throw new RangeError(STEM_HAS_NO_RESIDUAL);
-  return { stem: settings.scale === 'stem', teacher: settings.scale !== 'stem', student: residual };
+  const pre = readsPreActivation(settings);
+  return { stem: settings.scale === 'stem' && !pre, stemPreActivation: pre, teacher: settings.scale !== 'stem', student: residual };
 }
 
-/** The NHWC map a bank with this scale reads (the teacher's, at its scale or stem). */
-export function memorySource(maps: ModelMaps, scale: MemoryScale): tf.Tensor4D {
+/** The NHWC map a bank with these settings reads (the teacher's, at its scale or stem). */
+export function memorySource(maps: ModelMaps, settings: Pick<MemoryBankSettings, 'scale' | 'classBanks'>): tf.Tensor4D {
+  const { scale } = settings;
+  if (readsPreActivation(settings)) {
+    if (!maps.stemPreActivation) throw new RangeError('memory bank: the stem\'s pre-activation was not computed');
+    return maps.stemPreActivation;
+  }
   if (scale === 'stem') {
     if (!maps.stem) throw new RangeError('memory bank: the stem\'s features were not computed');
     return maps.stem;
@@ -71,9 +91,9 @@ export function memorySource(maps: ModelMaps, scale: MemoryScale): tf.Tensor4D {
   return maps.teacher[scale];
 }
 
-/** One scale's per-location feature rows, [N·H·W, dim]. */
-export function memoryRows(maps: ModelMaps, settings: Pick<MemoryBankSettings, 'scale' | 'features'>): tf.Tensor2D {
-  const t = memorySource(maps, settings.scale);
+/** One scale's per-location feature rows, [N·H·W, dim] (for stem class banks, before the ReLU). */
+export function memoryRows(maps: ModelMaps, settings: SourceSettings): tf.Tensor2D {
+  const t = memorySource(maps, settings);
   return tf.tidy(() => {
     if (settings.features === 'teacher') return tf.reshape(t, [-1, t.shape[3]]) as tf.Tensor2D;
     if (typeof settings.scale !== 'number') throw new RangeError(STEM_HAS_NO_RESIDUAL);
@@ -83,34 +103,48 @@ export function memoryRows(maps: ModelMaps, settings: Pick<MemoryBankSettings, '
   });
 }
 
+/** Constructor options of MemoryBankFit: the settings (classBanks off unless asked), the bank's size per class, the sample's seed. */
+export type MemoryBankFitOptions = Omit<MemoryBankSettings, 'classBanks'> & { classBanks?: boolean; bankSize: number; seed?: number };
+
+/** The class name of images fitted without one, when class banks are asked for. */
+const ONE_CLASS = 'all';
+
 /**
  * Samples the bank batch by batch: a seeded uniform sample (reservoir) of `bankSize` of all
- * locations added, so memory stays bounded however many images are fitted.
+ * locations added (of each class's, with classBanks), so memory stays bounded however many
+ * images are fitted.
  */
 export class MemoryBankFit {
   readonly settings: MemoryBankSettings;
   private readonly bankSize: number;
   private readonly rand: () => number;
+  private readonly perClass?: ClassBanksFit;
   private vectors: Float32Array | undefined;
   private dim = 0;
   private seen = 0;
 
-  constructor(opts: MemoryBankSettings & { bankSize: number; seed?: number }) {
+  constructor(opts: MemoryBankFitOptions) {
     if (!Number.isInteger(opts.bankSize) || opts.bankSize < 1) throw new RangeError(`memory bank: bankSize must be a positive integer, got ${opts.bankSize}`);
     if (opts.inputScale !== 1 && opts.inputScale !== 2) throw new RangeError(`memory bank: inputScale must be 1 or 2, got ${opts.inputScale}`);
     if (opts.scale !== 'stem' && !(Number.isInteger(opts.scale) && opts.scale >= 0)) throw new RangeError(`memory bank: scale must be 'stem' or a feature scale 0, 1, 2, got ${opts.scale}`);
-    memoryNeeds(opts); // throws for settings no model can serve (the stem with a residual)
-    this.settings = { scale: opts.scale, features: opts.features, inputScale: opts.inputScale };
+    this.settings = { scale: opts.scale, features: opts.features, inputScale: opts.inputScale, classBanks: opts.classBanks ?? false };
+    memoryNeeds(this.settings); // throws for settings no model can serve (the stem with a residual)
     this.bankSize = opts.bankSize;
     this.rand = mulberry32(opts.seed ?? 0);
+    if (this.settings.classBanks) this.perClass = new ClassBanksFit({ bankSize: this.bankSize, rand: this.rand, standardise: readsPreActivation(this.settings) });
   }
 
-  /** Adds one batch of normal images' maps (not disposed). */
-  add(maps: ModelMaps): void {
+  /** Adds one batch of normal images' maps (not disposed); `classes` names each image's class (class banks only). */
+  add(maps: ModelMaps, classes?: readonly string[]): void {
+    const images = memorySource(maps, this.settings).shape[0];
     const rows = memoryRows(maps, this.settings);
     const [count, dim] = rows.shape;
     const values = rows.dataSync() as Float32Array;
     rows.dispose();
+    if (this.perClass) {
+      this.perClass.add(values, dim, images, classes ?? new Array<string>(images).fill(ONE_CLASS));
+      return;
+    }
     if (!this.vectors) {
       this.dim = dim;
       this.vectors = new Float32Array(this.bankSize * dim);
@@ -125,6 +159,7 @@ export class MemoryBankFit {
 
   /** The bank; throws when nothing was added. */
   finish(): MemoryBank {
+    if (this.perClass) return { ...this.settings, ...this.perClass.finish() };
     if (!this.vectors || this.seen === 0) throw new RangeError('memory bank: no images were added to the fit');
     const rows = Math.min(this.seen, this.bankSize);
     return { ...this.settings, dim: this.dim, vectors: this.vectors.slice(0, rows * this.dim), locations: this.seen };
@@ -136,9 +171,8 @@ const BANK_CHUNK = 4096;
 
 /**
  * Each location's Euclidean distance to its nearest bank vector → N·H·W values, at the H×W of the
- * bank's source map. In one matMul per chunk of the bank: [q, 1]·[−2b, |b|²]ᵀ = |b|² − 2 q·b,
- * whose row minimum plus |q|² is the squared distance (the elementwise passes over the
- * N × chunk block cost more than the matMul).
+ * bank's source map. With class banks, each image's to the nearest vector of the class it is
+ * routed to.
  */
 export function memoryDistance(maps: ModelMaps, bank: MemoryBank): Float32Array {
   const rows = memoryRows(maps, bank);
@@ -146,13 +180,44 @@ export function memoryDistance(maps: ModelMaps, bank: MemoryBank): Float32Array 
     rows.dispose();
     throw new RangeError(`memory bank: the model's ${bank.scale === 'stem' ? 'stem' : `scale-${bank.scale}`} features have ${rows.shape[1]} values, the bank ${bank.dim}`);
   }
-  const count = bank.vectors.length / bank.dim;
+  try {
+    if (!bank.classes) return nearestDistances(rows, bank.vectors, bank.dim);
+    return classBankDistances(rows, memorySource(maps, bank).shape[0], bank.dim, bank.vectors, bank.classes);
+  } finally {
+    rows.dispose();
+  }
+}
+
+/** memoryDistance with class banks: image by image, routed, standardised for its class on the stem. */
+function classBankDistances(rows: tf.Tensor2D, images: number, dim: number, vectors: Float32Array, classes: ClassBanks): Float32Array {
+  const values = rows.dataSync() as Float32Array;
+  const per = values.length / images;
+  const start = classes.rows.map((_, c) => classes.rows.slice(0, c).reduce((a, b) => a + b, 0));
+  const out = new Float32Array(values.length / dim);
+  for (let i = 0; i < images; i++) {
+    const own = values.slice(i * per, (i + 1) * per);
+    const c = routeImage(classes, own, dim);
+    if (classes.norm) standardiseRows(own, dim, classes.norm.mean.subarray(c * dim, (c + 1) * dim), classes.norm.sd.subarray(c * dim, (c + 1) * dim));
+    const q = tf.tensor2d(own, [per / dim, dim]);
+    out.set(nearestDistances(q, vectors.subarray(start[c] * dim, (start[c] + classes.rows[c]) * dim), dim), (i * per) / dim);
+    q.dispose();
+  }
+  return out;
+}
+
+/**
+ * Each row's Euclidean distance to its nearest of `vectors` (rows of `dim`). In one matMul per
+ * chunk of the bank: [q, 1]·[−2b, |b|²]ᵀ = |b|² − 2 q·b, whose row minimum plus |q|² is the
+ * squared distance (the elementwise passes over the N × chunk block cost more than the matMul).
+ */
+function nearestDistances(rows: tf.Tensor2D, vectors: Float32Array, dim: number): Float32Array {
+  const count = vectors.length / dim;
   const queries = tf.tidy(() => tf.concat([rows, tf.ones([rows.shape[0], 1])], 1));
   let best: tf.Tensor1D | undefined;
   for (let at = 0; at < count; at += BANK_CHUNK) {
     const m = Math.min(BANK_CHUNK, count - at);
     const next = tf.tidy(() => {
-      const b = tf.tensor2d(bank.vectors.subarray(at * bank.dim, (at + m) * bank.dim), [m, bank.dim]);
+      const b = tf.tensor2d(vectors.subarray(at * dim, (at + m) * dim), [m, dim]);
       const keys = tf.concat([tf.mul(b, -2), tf.sum(tf.square(b), 1, true)], 1);
       // ops/matmul.ts transposes explicitly: tfjs-wasm's transposeB product measured 10× slower here.
       const chunkMin = tf.min(matMul(queries, keys, false, true), 1) as tf.Tensor1D;
@@ -162,7 +227,7 @@ export function memoryDistance(maps: ModelMaps, bank: MemoryBank): Float32Array 
     best = next;
   }
   const out = tf.tidy(() => tf.sqrt(tf.relu(tf.add(best!, tf.sum(tf.square(rows), 1)))));
-  tf.dispose([rows, queries, best!]);
+  tf.dispose([queries, best!]);
   const v = out.dataSync() as Float32Array;
   out.dispose();
   return v;

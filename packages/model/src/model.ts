@@ -39,10 +39,13 @@ export class PyramidMamba {
     return this.encoder.apply(images);
   }
 
-  /** The teacher's stem output (stride 2, 64 channels) of NHWC images: its finest features. */
-  teacherStem(images: tf.Tensor4D): tf.Tensor4D {
+  /**
+   * The teacher's stem output (stride 2, 64 channels) of NHWC images: its finest features.
+   * `relu: false` gives the BatchNorm's output before the ReLU (class banks restandardise it).
+   */
+  teacherStem(images: tf.Tensor4D, opts: { relu?: boolean } = {}): tf.Tensor4D {
     this.checkImages(images);
-    return this.encoder.stemFeatures(images);
+    return this.encoder.stemFeatures(images, opts.relu ?? true);
   }
 
   private checkImages(images: tf.Tensor4D): void {

@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
-import { MemoryBankFit, PyramidMamba, fitMemoryBank, inferAnomalyMaps, loadCheckpoint, presetConfig, saveCheckpoint, useBackend, withFittedMap } from '../src/index.ts';
+import { MemoryBankFit, PyramidMamba, calibrateEncoder, describeFittedMap, fitMemoryBank, gaussianStem, inferAnomalyMaps, loadCheckpoint, presetConfig, saveCheckpoint, useBackend, withFittedMap } from '../src/index.ts';
 import { memoryDistance, memoryRows } from '../src/memory-bank.ts';
 
 before(async () => {
@@ -47,7 +47,7 @@ test('memoryDistance is the brute-force nearest-neighbour distance, on a teacher
     assert.equal(bank.vectors.length, 37 * bank.dim);
     assert.equal(bank.locations, 4 * (FULL / stride) ** 2);
     assert.equal(bank.dim, features === 'teacher' ? 64 : 128);
-    const rows = memoryRows(maps, { scale, features });
+    const rows = memoryRows(maps, { scale, features, classBanks: false });
     const q = rows.arraySync();
     rows.dispose();
     const got = memoryDistance(maps, bank);
@@ -91,7 +91,7 @@ test('the memory map is 0 on images in the bank, higher on a defect, and travels
   const loaded = loadCheckpoint(withFittedMap(saveCheckpoint(model), { memoryBank: bank }));
   assert.ok(loaded.fittedMap && 'memoryBank' in loaded.fittedMap);
   const { vectors, ...settings } = loaded.fittedMap.memoryBank;
-  assert.deepEqual(settings, { scale: 0, features: 'teacher', inputScale: 2, dim: bank.dim, locations: bank.locations });
+  assert.deepEqual(settings, { scale: 0, features: 'teacher', inputScale: 2, classBanks: false, dim: bank.dim, locations: bank.locations });
   assert.deepEqual(Array.from(vectors), Array.from(bank.vectors));
   const again = inferAnomalyMaps(loaded.model, defective, 4, SIZE, { sigma: 1, ...loaded.fittedMap });
   assert.deepEqual(Array.from(again.scores), Array.from(bad.scores));
@@ -121,5 +121,83 @@ test('a stem bank reads only the stem (stride 2) and travels in the checkpoint u
   const again = inferAnomalyMaps(loaded.model, defective, 3, SIZE, { sigma: 1, ...loaded.fittedMap });
   assert.deepEqual(Array.from(again.scores), Array.from(bad.scores));
   loaded.model.dispose();
+  model.dispose();
+});
+
+/** Images of two textures with different statistics: `a` smooth, `b` finer, brighter and stronger. */
+function twoClasses(n: number, seed: number): { a: Float32Array; b: Float32Array } {
+  const a = images(n, seed, FULL);
+  const b = tf.tidy(() => {
+    const x = tf.randomNormal([n, 3, FULL / 2, FULL / 2], 0, 1, 'float32', seed + 100);
+    const up = tf.image.resizeBilinear(tf.transpose(x, [0, 2, 3, 1]) as tf.Tensor4D, [FULL, FULL]);
+    return tf.add(tf.mul(tf.transpose(up, [0, 3, 1, 2]), 2.5), 0.8).dataSync() as Float32Array;
+  });
+  return { a, b };
+}
+
+/** A model whose Gaussian stem is calibrated on these images (as training does). */
+function calibrated(train: Float32Array, n: number): PyramidMamba {
+  const model = new PyramidMamba(presetConfig('small'), 4);
+  gaussianStem(model);
+  calibrateEncoder(model, train, n, FULL);
+  return model;
+}
+
+test('class banks: a unified model scores each image as a model calibrated on its class alone, and the banks travel in the checkpoint', () => {
+  const fitted = twoClasses(6, 1);
+  const test = twoClasses(3, 2);
+  const both = new Float32Array([...fitted.a, ...fitted.b]);
+  const classes = [...new Array(6).fill('a'), ...new Array(6).fill('b')];
+  const unified = calibrated(both, 12);
+  const settings = { scale: 'stem', features: 'teacher', inputScale: 1, bankSize: 100_000, seed: 0 } as const;
+  const bank = fitMemoryBank(unified, both, 12, FULL, { ...settings, classBanks: true, classes, batchSize: 5 });
+  assert.deepEqual(bank.classes!.names, ['a', 'b']);
+  assert.deepEqual(bank.classes!.rows, [6 * 32 * 32, 6 * 32 * 32], 'every location of each class (the bank is larger)');
+  assert.equal(bank.locations, 12 * 32 * 32);
+  assert.deepEqual(Array.from(bank.classes!.router.classOf), classes.map((c) => (c === 'a' ? 0 : 1)));
+  for (const name of ['a', 'b'] as const) {
+    // The per-class model: the same teacher, its stem calibrated on this class's images only.
+    const own = calibrated(fitted[name], 6);
+    const ownBank = fitMemoryBank(own, fitted[name], 6, FULL, settings);
+    const want = inferAnomalyMaps(own, test[name], 3, FULL, { sigma: 0, memoryBank: ownBank });
+    const got = inferAnomalyMaps(unified, test[name], 3, FULL, { sigma: 0, memoryBank: bank });
+    const single = inferAnomalyMaps(unified, test[name], 3, FULL, { sigma: 0, memoryBank: fitMemoryBank(unified, both, 12, FULL, settings) });
+    let worst = 0;
+    let worstSingle = 0;
+    for (let i = 0; i < want.maps.length; i++) {
+      worst = Math.max(worst, Math.abs(got.maps[i] - want.maps[i]) / (1 + want.maps[i]));
+      worstSingle = Math.max(worstSingle, Math.abs(single.maps[i] - want.maps[i]) / (1 + want.maps[i]));
+    }
+    // Not exact: the class's standardisation divides the calibrated stem's output by √(var + ε),
+    // a calibrated BatchNorm its input; channels of tiny variance feel ε differently (measured 0.5 %).
+    assert.ok(worst < 1e-2, `class ${name}: class bank vs per-class model, worst relative difference ${worst}`);
+    assert.ok(worstSingle > 0.05, `class ${name}: one bank over both classes is not the per-class model (${worstSingle})`);
+    own.dispose();
+  }
+  const bytes = withFittedMap(saveCheckpoint(unified), { memoryBank: bank });
+  const loaded = loadCheckpoint(bytes);
+  assert.ok(loaded.fittedMap && 'memoryBank' in loaded.fittedMap);
+  assert.match(describeFittedMap(loaded.fittedMap), /in 2 class bank\(s\) \(a 6144, b 6144\)/);
+  const before = inferAnomalyMaps(unified, test.b, 3, FULL, { sigma: 1, memoryBank: bank });
+  const after = inferAnomalyMaps(loaded.model, test.b, 3, FULL, { sigma: 1, ...loaded.fittedMap });
+  assert.deepEqual(Array.from(after.maps), Array.from(before.maps));
+  loaded.model.dispose();
+  unified.dispose();
+});
+
+test('class banks are bounded per class, sample the same whatever the batching, and work on a feature scale', () => {
+  const { a, b } = twoClasses(4, 3);
+  const both = new Float32Array([...a, ...b]);
+  const classes = ['a', 'b', 'a', 'b', 'a', 'b', 'a', 'b'];
+  const model = calibrated(both, 8);
+  const opts = { scale: 1, features: 'teacher', inputScale: 1, classBanks: true, bankSize: 50, seed: 2, classes } as const;
+  const one = fitMemoryBank(model, both, 8, FULL, { ...opts, batchSize: 3 });
+  const two = fitMemoryBank(model, both, 8, FULL, { ...opts, batchSize: 8 });
+  assert.deepEqual(one.classes!.rows, [50, 50]);
+  assert.equal(one.classes!.norm, undefined, 'a feature scale is not restandardised');
+  assert.deepEqual(Array.from(one.vectors), Array.from(two.vectors));
+  const maps = inferAnomalyMaps(model, both.subarray(0, 2 * 3 * FULL * FULL), 2, FULL, { sigma: 0, memoryBank: one });
+  assert.ok(maps.scores.every(Number.isFinite));
+  assert.throws(() => fitMemoryBank(model, both, 8, FULL, { ...opts, classes: ['a'] }), /8 images but 1 class names/);
   model.dispose();
 });

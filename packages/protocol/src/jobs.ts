@@ -221,6 +221,7 @@ export const FittedMapSettingsSchema = z.discriminatedUnion('kind', [
     features: z.enum(MEMORY_FEATURES),
     scale: z.union([z.literal('stem'), nonNegativeInt()]),
     inputScale: z.union([z.literal(1), z.literal(2)]),
+    classBanks: z.boolean(),
     bankSize: positiveInt(),
   }),
 ]);

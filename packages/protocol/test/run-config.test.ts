@@ -55,7 +55,7 @@ describe('run config schema', () => {
     assert.equal(c.evaluation.auProMaxFpr, 0.3);
     assert.equal(c.evaluation.mapReduction, 'mean');
     assert.equal(c.evaluation.imageScore, 'max');
-    assert.deepEqual(c.evaluation.memory, { features: 'teacher', scale: 'stem', inputScale: 1, bankSize: 16384, fitImages: 512 });
+    assert.deepEqual(c.evaluation.memory, { features: 'teacher', scale: 'stem', inputScale: 1, classBanks: true, bankSize: 16384, fitImages: 512 });
     assert.deepEqual(c.evaluation.metrics, ['i_auroc', 'i_ap', 'i_f1max', 'p_auroc', 'p_ap', 'p_f1max', 'au_pro', 'mad']);
     assert.deepEqual(c.store, { url: 'file://./artifacts' });
     assert.deepEqual(c.redis, { prefix: 'pmamba' });

@@ -75,7 +75,8 @@ export async function fitMap(payload: FitMapPayload, ctx: JobContext, rt: Worker
     for (let at = 0; at < samples.length; at += part) {
       const batch = await loadBatch(samples.slice(at, at + part), { size, masks: false, policy: dataset.badImagePolicy, onWarning: (w) => ctx.log(`warning [${w.code}] ${w.message}`) });
       const k = batch.samples.length;
-      if (k > 0) addToFit(fit, model, batch.images, k, size, { batchSize: part });
+      // Each image's class, for class banks.
+      if (k > 0) addToFit(fit, model, batch.images, k, size, { batchSize: part, classes: batch.samples.map((s) => s.className) });
       n += k;
       await ctx.progress({ done: Math.min(at + part, samples.length), total: samples.length, unit: 'images' });
     }

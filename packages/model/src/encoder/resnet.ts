@@ -125,9 +125,9 @@ export class ResNetEncoder {
     return this.run(images, EVAL_BN);
   }
 
-  /** The stem's output (7×7 convolution, BatchNorm, ReLU; stride 2), before the max-pool. */
-  stemFeatures(images: tf.Tensor4D): tf.Tensor4D {
-    return this.stem.apply(images, true, EVAL_BN);
+  /** The stem's output (7×7 convolution, BatchNorm, ReLU unless `relu` is false; stride 2), before the max-pool. */
+  stemFeatures(images: tf.Tensor4D, relu = true): tf.Tensor4D {
+    return this.stem.apply(images, relu, EVAL_BN);
   }
 
   /** Training-mode forward (batch-statistics BatchNorm), for pretraining the encoder itself. */
