@@ -188,19 +188,26 @@ export function memoryDistance(maps: ModelMaps, bank: MemoryBank): Float32Array 
   }
 }
 
-/** memoryDistance with class banks: image by image, routed, standardised for its class on the stem. */
+/**
+ * memoryDistance with class banks: each image routed, standardised for its class on the stem, and
+ * the images of one class scored together (preparing a bank's chunks costs as much as a few
+ * images' products).
+ */
 function classBankDistances(rows: tf.Tensor2D, images: number, dim: number, vectors: Float32Array, classes: ClassBanks): Float32Array {
   const values = rows.dataSync() as Float32Array;
   const per = values.length / images;
   const start = classes.rows.map((_, c) => classes.rows.slice(0, c).reduce((a, b) => a + b, 0));
+  const routed = Array.from({ length: images }, (_, i) => routeImage(classes, values.subarray(i * per, (i + 1) * per), dim));
   const out = new Float32Array(values.length / dim);
-  for (let i = 0; i < images; i++) {
-    const own = values.slice(i * per, (i + 1) * per);
-    const c = routeImage(classes, own, dim);
+  for (const c of new Set(routed)) {
+    const members = routed.flatMap((r, i) => (r === c ? [i] : []));
+    const own = new Float32Array(members.length * per);
+    members.forEach((i, k) => own.set(values.subarray(i * per, (i + 1) * per), k * per));
     if (classes.norm) standardiseRows(own, dim, classes.norm.mean.subarray(c * dim, (c + 1) * dim), classes.norm.sd.subarray(c * dim, (c + 1) * dim));
-    const q = tf.tensor2d(own, [per / dim, dim]);
-    out.set(nearestDistances(q, vectors.subarray(start[c] * dim, (start[c] + classes.rows[c]) * dim), dim), (i * per) / dim);
+    const q = tf.tensor2d(own, [own.length / dim, dim]);
+    const d = nearestDistances(q, vectors.subarray(start[c] * dim, (start[c] + classes.rows[c]) * dim), dim);
     q.dispose();
+    members.forEach((i, k) => out.set(d.subarray((k * per) / dim, ((k + 1) * per) / dim), (i * per) / dim));
   }
   return out;
 }
