@@ -21,6 +21,8 @@
  * const c = routeImage(classes, featuresOfOneImage, dim);            // index into classes.names
  */
 
+import { RowReservoir } from './row-reservoir.ts';
+
 /** The per-class parts of a memory bank (memory-bank.ts) and how a test image picks one. */
 export interface ClassBanks {
   /** The classes, in the order their rows follow one another in the bank's vectors. */
@@ -75,8 +77,7 @@ export function routeImage(classes: ClassBanks, rows: Float32Array, dim: number)
 }
 
 interface ClassPart {
-  vectors: Float32Array;
-  seen: number;
+  sample: RowReservoir;
   sum: Float64Array;
   sq: Float64Array;
 }
@@ -110,10 +111,7 @@ export class ClassBanksFit {
           part.sum[k] += row[k];
           part.sq[k] += row[k] * row[k];
         }
-        // Algorithm R, per class.
-        const slot = part.seen < this.opts.bankSize ? part.seen : Math.floor(this.opts.rand() * (part.seen + 1));
-        if (slot < this.opts.bankSize) part.vectors.set(row, slot * dim);
-        part.seen++;
+        part.sample.offer(row);
       }
     }
   }
@@ -123,7 +121,7 @@ export class ClassBanksFit {
     if (this.parts.size === 0) throw new RangeError('memory bank: no images were added to the fit');
     const dim = this.dim;
     const names = [...this.parts.keys()];
-    const rows = names.map((n) => Math.min(this.parts.get(n)!.seen, this.opts.bankSize));
+    const rows = names.map((n) => this.parts.get(n)!.sample.rows().length / dim);
     const vectors = new Float32Array(rows.reduce((a, b) => a + b, 0) * dim);
     const mean = new Float32Array(names.length * dim);
     const sd = new Float32Array(names.length * dim);
@@ -131,11 +129,11 @@ export class ClassBanksFit {
     names.forEach((name, c) => {
       const part = this.parts.get(name)!;
       for (let k = 0; k < dim; k++) {
-        const m = part.sum[k] / part.seen;
+        const m = part.sum[k] / part.sample.seen;
         mean[c * dim + k] = m;
-        sd[c * dim + k] = Math.sqrt(Math.max(0, part.sq[k] / part.seen - m * m) + EPS);
+        sd[c * dim + k] = Math.sqrt(Math.max(0, part.sq[k] / part.sample.seen - m * m) + EPS);
       }
-      const own = part.vectors.subarray(0, rows[c] * dim);
+      const own = part.sample.rows();
       if (this.opts.standardise) standardiseRows(own, dim, mean.subarray(c * dim, (c + 1) * dim), sd.subarray(c * dim, (c + 1) * dim));
       vectors.set(own, at * dim);
       at += rows[c];
@@ -148,13 +146,13 @@ export class ClassBanksFit {
       ...(this.opts.standardise ? { norm: { mean, sd } } : {}),
       router: { descriptors, classOf: Int32Array.from(this.classOf, (n) => names.indexOf(n)) },
     };
-    return { vectors, dim, locations: names.reduce((n, name) => n + this.parts.get(name)!.seen, 0), classes };
+    return { vectors, dim, locations: names.reduce((n, name) => n + this.parts.get(name)!.sample.seen, 0), classes };
   }
 
   private part(name: string, dim: number): ClassPart {
     let part = this.parts.get(name);
     if (!part) {
-      part = { vectors: new Float32Array(this.opts.bankSize * dim), seen: 0, sum: new Float64Array(dim), sq: new Float64Array(dim) };
+      part = { sample: new RowReservoir(this.opts.bankSize, dim, this.opts.rand), sum: new Float64Array(dim), sq: new Float64Array(dim) };
       this.parts.set(name, part);
     }
     return part;

@@ -23,6 +23,7 @@ import { mulberry32 } from './rng.ts';
 import { matMul } from './ops/matmul.ts';
 import { unitChannels } from './residual-gaussian.ts';
 import { ClassBanksFit, routeImage, standardiseRows, type ClassBanks } from './class-banks.ts';
+import { RowReservoir } from './row-reservoir.ts';
 
 export const MEMORY_FEATURES = ['teacher', 'teacher+residual'] as const;
 export type MemoryFeatures = (typeof MEMORY_FEATURES)[number];
@@ -119,9 +120,8 @@ export class MemoryBankFit {
   private readonly bankSize: number;
   private readonly rand: () => number;
   private readonly perClass?: ClassBanksFit;
-  private vectors: Float32Array | undefined;
+  private sample: RowReservoir | undefined;
   private dim = 0;
-  private seen = 0;
 
   constructor(opts: MemoryBankFitOptions) {
     if (!Number.isInteger(opts.bankSize) || opts.bankSize < 1) throw new RangeError(`memory bank: bankSize must be a positive integer, got ${opts.bankSize}`);
@@ -145,24 +145,16 @@ export class MemoryBankFit {
       this.perClass.add(values, dim, images, classes ?? new Array<string>(images).fill(ONE_CLASS));
       return;
     }
-    if (!this.vectors) {
-      this.dim = dim;
-      this.vectors = new Float32Array(this.bankSize * dim);
-    }
-    for (let i = 0; i < count; i++) {
-      // Algorithm R: row number `seen` replaces a random slot with probability bankSize / (seen + 1).
-      const slot = this.seen < this.bankSize ? this.seen : Math.floor(this.rand() * (this.seen + 1));
-      if (slot < this.bankSize) this.vectors.set(values.subarray(i * dim, (i + 1) * dim), slot * dim);
-      this.seen++;
-    }
+    this.dim = dim;
+    this.sample ??= new RowReservoir(this.bankSize, dim, this.rand);
+    for (let i = 0; i < count; i++) this.sample.offer(values.subarray(i * dim, (i + 1) * dim));
   }
 
   /** The bank; throws when nothing was added. */
   finish(): MemoryBank {
     if (this.perClass) return { ...this.settings, ...this.perClass.finish() };
-    if (!this.vectors || this.seen === 0) throw new RangeError('memory bank: no images were added to the fit');
-    const rows = Math.min(this.seen, this.bankSize);
-    return { ...this.settings, dim: this.dim, vectors: this.vectors.slice(0, rows * this.dim), locations: this.seen };
+    if (!this.sample || this.sample.seen === 0) throw new RangeError('memory bank: no images were added to the fit');
+    return { ...this.settings, dim: this.dim, vectors: this.sample.rows().slice(), locations: this.sample.seen };
   }
 }
 
@@ -196,7 +188,8 @@ export function memoryDistance(maps: ModelMaps, bank: MemoryBank): Float32Array 
 function classBankDistances(rows: tf.Tensor2D, images: number, dim: number, vectors: Float32Array, classes: ClassBanks): Float32Array {
   const values = rows.dataSync() as Float32Array;
   const per = values.length / images;
-  const start = classes.rows.map((_, c) => classes.rows.slice(0, c).reduce((a, b) => a + b, 0));
+  let first = 0;
+  const start = classes.rows.map((r) => (first += r) - r);
   const routed = Array.from({ length: images }, (_, i) => routeImage(classes, values.subarray(i * per, (i + 1) * per), dim));
   const out = new Float32Array(values.length / dim);
   for (const c of new Set(routed)) {
