@@ -154,10 +154,20 @@ function placedOrders(shape: CrossShape, alloc: Allocator): Int32Array[] {
   });
 }
 
-/** A forward task over `inp` (arrays already in memory from `alloc`). */
-export function forwardTask(inp: CrossInputs, shape: CrossShape, alloc: Allocator): ForwardTask {
+/**
+ * A forward task over `inp` (arrays already in memory from `alloc`). `out` gives the output and
+ * checkpoint arrays, zeroed, where the caller has them in that memory already (e.g. as tensors).
+ */
+export function forwardTask(inp: CrossInputs, shape: CrossShape, alloc: Allocator,
+  out?: { readonly y: Float32Array; readonly ckpt: Float32Array }): ForwardTask {
   checkCrossLengths(inp, shape);
-  return { kind: 'forward', shape, inp, orders: placedOrders(shape, alloc), y: alloc.f32(inp.u.length), ckpt: alloc.f32(checkpointLength(shape)) };
+  if (out && (out.y.length !== inp.u.length || out.ckpt.length !== checkpointLength(shape))) {
+    throw new RangeError(`cross selective scan kernel: outputs of ${out.y.length} and ${out.ckpt.length} values, expected ${inp.u.length} and ${checkpointLength(shape)}`);
+  }
+  return {
+    kind: 'forward', shape, inp, orders: placedOrders(shape, alloc),
+    y: out?.y ?? alloc.f32(inp.u.length), ckpt: out?.ckpt ?? alloc.f32(checkpointLength(shape)),
+  };
 }
 
 /** Floats of a forward task's checkpoints (ForwardTask.ckpt). */
@@ -172,21 +182,25 @@ function checkpointAt(s: CrossShape, seq: number, c: number, d0: number): number
 
 /**
  * A backward task for output gradient gy (inputs, gy and the forward pass's checkpoints, if
- * given, already in memory from `alloc`).
+ * given, already in memory from `alloc`). `out` gives the u and delta gradients' arrays, zeroed,
+ * where the caller has them in that memory already.
  */
 export function backwardTask(inp: CrossInputs, gy: Float32Array, shape: CrossShape, alloc: Allocator,
-  ckpt: Float32Array | null = null): BackwardTask {
+  ckpt: Float32Array | null = null, out?: { readonly u: Float32Array; readonly delta: Float32Array }): BackwardTask {
   checkCrossLengths(inp, shape);
   if (gy.length !== inp.u.length) throw new RangeError(`cross selective scan kernel: dy has ${gy.length} values, expected ${inp.u.length}`);
   if (ckpt && ckpt.length !== checkpointLength(shape)) {
     throw new RangeError(`cross selective scan kernel: checkpoints have ${ckpt.length} values, expected ${checkpointLength(shape)}`);
+  }
+  if (out && (out.u.length !== inp.u.length || out.delta.length !== inp.delta.length)) {
+    throw new RangeError(`cross selective scan kernel: gradient arrays of ${out.u.length} and ${out.delta.length} values, expected ${inp.u.length} and ${inp.delta.length}`);
   }
   const units = crossUnits(shape.D);
   const perUnit = () => Array.from({ length: units }, () => alloc.f32(inp.Bm.length));
   return {
     kind: 'backward', shape, inp, gy, ckpt, orders: placedOrders(shape, alloc),
     g: {
-      u: alloc.f32(inp.u.length), delta: alloc.f32(inp.delta.length), Bm: perUnit(), Cm: perUnit(),
+      u: out?.u ?? alloc.f32(inp.u.length), delta: out?.delta ?? alloc.f32(inp.delta.length), Bm: perUnit(), Cm: perUnit(),
       A: alloc.f64(inp.A.length), Ds: alloc.f64(inp.Ds.length), bias: alloc.f64(inp.bias.length),
     },
   };
@@ -370,11 +384,14 @@ function wasmBackward(task: BackwardTask, seqs: readonly ScanSequence[], w: Wasm
   }
 }
 
-/** The gradients once every unit of a backward task has run, as fresh float32 arrays. */
-export function finishBackward(task: BackwardTask): CrossGrads {
+/**
+ * The gradients once every unit of a backward task has run, as fresh float32 arrays; with
+ * `copy` false, u and delta are the task's own arrays (for a caller that made them: backwardTask's `out`).
+ */
+export function finishBackward(task: BackwardTask, copy = true): CrossGrads {
   const { g } = task;
   return {
-    u: g.u.slice(), delta: g.delta.slice(), A: Float32Array.from(g.A), Bm: sumUnits(g.Bm), Cm: sumUnits(g.Cm),
+    u: copy ? g.u.slice() : g.u, delta: copy ? g.delta.slice() : g.delta, A: Float32Array.from(g.A), Bm: sumUnits(g.Bm), Cm: sumUnits(g.Cm),
     Ds: Float32Array.from(g.Ds), bias: Float32Array.from(g.bias),
   };
 }

@@ -10,8 +10,10 @@
  * (the construction layers/cross-scan.ts used to make), but no copy, reversal or transpose of
  * the map is ever made: the kernels (cross-selective-scan-kernels.ts — WebAssembly SIMD where
  * available, else JS) visit tokens by index, apply the softplus themselves and run on the scan
- * pool's threads (scan-pool.ts). Only the inputs are kept for the backward pass, which
- * recomputes the states.
+ * pool's threads (scan-pool.ts). The backward pass keeps the inputs and the forward pass's
+ * checkpoints of the state, and recomputes the states between them. On the multi-threaded wasm
+ * backend the kernels work in the backend's own heap (scan-heap.ts); elsewhere inputs are copied
+ * into the scan arena and outputs out of it.
  *
  * That is the `kernels` implementation. The `ops` one (cross-selective-scan-ops.ts) computes the
  * same function in tfjs ops, so that on a GPU backend the inputs are not copied to host memory
@@ -24,8 +26,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
-  backwardTask, CROSS_DIRECTIONS, crossUnits, crossWork, finishBackward, forwardTask, usesWasm, type CrossInputs, type CrossShape,
+  backwardTask, checkpointLength, CROSS_DIRECTIONS, crossUnits, crossWork, finishBackward, forwardTask, usesWasm, type CrossInputs,
+  type CrossShape,
 } from './cross-selective-scan-kernels.ts';
+import { scanHeap, type ScanHeap } from './scan-heap.ts';
 import { mainKernels, runScanTask, scanThreads } from './scan-pool.ts';
 import { scanArena, type ScanArena } from './scan-pool-memory.ts';
 import { crossSelectiveScanOps } from './cross-selective-scan-ops.ts';
@@ -63,6 +67,53 @@ function kernelInputs(ts: tf.Tensor[], arena: ScanArena): CrossInputs {
   return { u, delta, A, Bm, Cm, Ds, bias };
 }
 
+/** The kernel inputs where the wasm backend keeps them. */
+function heapInputs(ts: tf.Tensor[], heap: ScanHeap): CrossInputs {
+  const [u, delta, A, Bm, Cm, Ds, bias] = ts.map((t) => heap.view(t));
+  return { u, delta, A, Bm, Cm, Ds, bias };
+}
+
+/**
+ * The op on the wasm backend's heap (scan-heap.ts): inputs read in place, the output, the
+ * checkpoints and the u and delta gradients made as tensors the kernels write into.
+ */
+const heapScanOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+  const inputs = args.slice(0, 7) as tf.Tensor[];
+  const save = args[7] as tf.GradSaveFunc;
+  const shape = shapeOf(...(inputs as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]));
+  const heap = scanHeap()!;
+  const threads = scanThreads(crossWork(shape), crossUnits(shape.D));
+  const y = heap.output(inputs[0].shape);
+  const ckpt = heap.output([checkpointLength(shape)]);
+  const scratch = heap.scratch();
+  try {
+    const task = forwardTask(heapInputs(inputs, heap), shape, scratch, { y: y.view, ckpt: ckpt.view });
+    runScanTask(task, threads, { memory: heap.memory, alloc: scratch });
+  } finally {
+    scratch.free();
+  }
+  save([...inputs, ckpt.tensor]); // kept only while a gradient tape records
+  ckpt.tensor.dispose();
+  return {
+    value: y.tensor as tf.Tensor4D,
+    gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const grad = heap.output(saved[0].shape);
+      const gradDelta = heap.output(saved[1].shape);
+      const bwdScratch = heap.scratch();
+      try {
+        const bwd = backwardTask(heapInputs(saved.slice(0, 7), heap), heap.view(dy), shape, bwdScratch, heap.view(saved[7]),
+          { u: grad.view, delta: gradDelta.view });
+        runScanTask(bwd, threads, { memory: heap.memory, alloc: bwdScratch });
+        const g = finishBackward(bwd, false);
+        return [grad.tensor, gradDelta.tensor, ...[g.A, g.Bm, g.Cm, g.Ds, g.bias].map((v, i) => tf.tensor(v, saved[i + 2].shape))];
+      } finally {
+        bwdScratch.free();
+      }
+    },
+  };
+});
+
+/** The op on the scan arena: inputs copied in, outputs copied out. */
 const scanOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
   const inputs = args.slice(0, 7) as tf.Tensor[];
   const save = args[7] as tf.GradSaveFunc;
@@ -99,5 +150,7 @@ export function crossSelectiveScan(u: tf.Tensor4D, delta: tf.Tensor, A: tf.Tenso
   Ds: tf.Tensor, deltaBias: tf.Tensor, opts: { readonly scan?: ScanMode } = {}): tf.Tensor4D {
   shapeOf(u, delta, A, Bm, Cm, Ds, deltaBias);
   if (resolveScanMode(opts.scan ?? currentScanMode()) === 'ops') return crossSelectiveScanOps(u, delta, A, Bm, Cm, Ds, deltaBias);
-  return scanOp(u, delta, A, Bm, Cm, Ds, deltaBias) as tf.Tensor4D;
+  const heap = scanHeap();
+  const op = heap && usesWasm(shapeOf(u, delta, A, Bm, Cm, Ds, deltaBias), mainKernels(heap.memory)) ? heapScanOp : scanOp;
+  return op(u, delta, A, Bm, Cm, Ds, deltaBias) as tf.Tensor4D;
 }

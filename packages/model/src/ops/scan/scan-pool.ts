@@ -1,7 +1,7 @@
 /**
  * Runs cross-scan kernel tasks on several threads: the calling thread plus a small pool of
  * worker_threads sharing the task's memory (the shared WebAssembly memory of
- * scan-pool-memory.ts). A task is split into contiguous ranges of channel units, one per thread;
+ * scan-pool-memory.ts, or the multi-threaded wasm backend's heap: scan-heap.ts). A task is split into contiguous ranges of channel units, one per thread;
  * the caller runs the first range itself and then blocks in Atomics.wait until the workers have
  * finished theirs, so the tfjs op that called it stays synchronous. Results are identical
  * whatever the thread count (see cross-selective-scan-kernels.ts).
@@ -18,8 +18,8 @@
  * runScanTask(task, scanThreads(crossWork(shape), crossUnits(shape.D)));
  */
 import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
-import { crossUnits, planParts, runCrossScanPart, type CrossTask, type PartPlan } from './cross-selective-scan-kernels.ts';
-import { scanWasm, type ScanWasm } from './cross-selective-scan-wasm.ts';
+import { crossUnits, planParts, runCrossScanPart, type Allocator, type CrossTask, type PartPlan } from './cross-selective-scan-kernels.ts';
+import { scanWasm, type ScanWasm, type WasmMemory } from './cross-selective-scan-wasm.ts';
 import { scanArena } from './scan-pool-memory.ts';
 import { controlBlock, SLOT } from './scan-pool-protocol.ts';
 import type { PartMessage } from './scan-pool-worker.ts';
@@ -78,26 +78,36 @@ export function scanThreads(work: number, units: number): number {
   return Math.min(threads, units);
 }
 
-let kernels: ScanWasm | null | undefined;
+/**
+ * Where a task's arrays live: the scan arena, or the wasm backend's heap (scan-heap.ts), with the
+ * allocator its per-thread scratch comes from.
+ */
+export interface TaskMemory {
+  readonly memory: WasmMemory;
+  readonly alloc: Allocator;
+}
 
-/** This thread's WebAssembly kernels on the task memory (null where unavailable). */
-export function mainKernels(): ScanWasm | null {
-  if (kernels === undefined) kernels = scanWasm(scanArena().memory);
-  return kernels;
+const bound = new WeakMap<WasmMemory, ScanWasm | null>();
+
+/** This thread's WebAssembly kernels on `memory`, default the scan arena's (null where unavailable). */
+export function mainKernels(memory: WasmMemory = scanArena().memory): ScanWasm | null {
+  if (!bound.has(memory)) bound.set(memory, scanWasm(memory));
+  return bound.get(memory)!;
 }
 
 /**
- * Runs every unit of a task (built in scanArena()) on `threads` threads (from scanThreads).
- * Returns when all are done; rethrows a worker's error.
+ * Runs every unit of a task on `threads` threads (from scanThreads). The task is built in `where`,
+ * default the scan arena. Returns when all are done; rethrows a worker's error.
  */
-export function runScanTask(task: CrossTask, threads: number): void {
+export function runScanTask(task: CrossTask, threads: number, where: TaskMemory = { memory: scanArena().memory, alloc: scanArena() }): void {
   const units = crossUnits(task.shape.D);
-  const k = mainKernels();
-  const p = threads > 1 ? ensurePool(threads - 1) : null;
+  const k = mainKernels(where.memory);
+  const onHeap = where.memory !== scanArena().memory;
+  const p = threads > 1 ? ensurePool(threads - 1, onHeap ? where.memory : null) : null;
   const n = p ? Math.min(threads, p.size + 1) : 1;
   const ranges = Array.from({ length: n }, (_, i) => [Math.floor(units * i / n), Math.floor(units * (i + 1) / n)] as const);
-  const plans = planParts(task, ranges, scanArena(), k);
-  if (p) p.run(task, plans);
+  const plans = planParts(task, ranges, where.alloc, k);
+  if (p) p.run(task, plans, k, onHeap);
   else runCrossScanPart(task, plans[0], k);
 }
 
@@ -108,13 +118,15 @@ export async function shutdownScanPool(): Promise<void> {
   if (p) await p.close();
 }
 
-function ensurePool(workers: number): Pool | null {
+/** A pool of at least `workers` workers, bound to `heap` as well as the arena when it is given. */
+function ensurePool(workers: number, heap: WasmMemory | null): Pool | null {
   if (unavailable) return null;
-  if (pool && pool.size >= workers) return pool;
+  if (pool && pool.size >= workers && (heap === null || pool.heap === heap)) return pool;
+  // A pool bound to another heap (the backend was restarted) is replaced, keeping it bound to the arena.
   if (pool) void shutdownScanPool();
   const size = Math.max(workers, scanPoolOptions().threads - 1);
   try {
-    pool = new Pool(size);
+    pool = new Pool(size, heap);
   } catch (err) {
     unavailable = true;
     process.emitWarning(`scan pool: ${size} worker thread(s) could not start, scans run in-thread (${(err as Error).message})`,
@@ -158,13 +170,13 @@ class Pool {
   private readonly ctrl = controlBlock();
 
   /** Starts `size` workers and waits until they have loaded; throws if any cannot. */
-  constructor(readonly size: number) {
+  constructor(readonly size: number, readonly heap: WasmMemory | null) {
     const entry = new URL('./scan-pool-worker.ts', import.meta.url).href;
     const tsx = tsxApi();
     for (let i = 0; i < size; i++) {
       const { port1, port2 } = new MessageChannel();
       const w = new Worker(BOOTSTRAP, {
-        eval: true, workerData: { entry, tsx, control: this.ctrl, errors: port2, memory: scanArena().memory },
+        eval: true, workerData: { entry, tsx, control: this.ctrl, errors: port2, memory: scanArena().memory, heap },
         transferList: [port2],
       });
       w.unref();
@@ -188,18 +200,18 @@ class Pool {
     }
   }
 
-  /** Runs plans[0] here and plans[i] on worker i−1. */
-  run(task: CrossTask, plans: readonly PartPlan[]): void {
+  /** Runs plans[0] here with `kernels` and plans[i] on worker i−1, in the heap's memory if `onHeap`, else the arena's. */
+  run(task: CrossTask, plans: readonly PartPlan[], kernels: ScanWasm | null, onHeap: boolean): void {
     assertShared(task);
     Atomics.store(this.ctrl, SLOT.failed, 0);
     Atomics.store(this.ctrl, SLOT.pending, plans.length - 1);
     for (let i = 1; i < plans.length; i++) {
-      const msg: PartMessage = { task, part: plans[i] };
+      const msg: PartMessage = { task, part: plans[i], onHeap };
       this.workers[i - 1].postMessage(msg);
     }
     let local: { err: unknown } | null = null;
     try {
-      runCrossScanPart(task, plans[0], mainKernels());
+      runCrossScanPart(task, plans[0], kernels);
     } catch (err) {
       local = { err };
     }
