@@ -7,6 +7,13 @@
  * - Transpose read a column at a time, a cache miss per element (~3–7 ns). Once size-1 axes are
  *   dropped and axes that stay together merged, most transposes in the model are a matrix
  *   transpose or a batch of them: those run on heap-kernels.ts's SIMD blocks, the rest on tfjs's.
+ * - Slice copied its whole input out of the heap (readSync) before taking the part it wanted, and
+ *   SplitV slices once per output: a split of a [4096,144] matrix read it three times. Here a
+ *   slice, each part of a split and a constant pad are moves of contiguous runs in the heap
+ *   (heap-copy.ts).
+ * - Reverse computed an index per element (7 ms for a [3,3,128,128] filter, flipped for every
+ *   convolution's input gradient). When the reversed axes lead, as a filter's spatial axes do,
+ *   the output is the input's blocks in reverse order: one memmove per block.
  * `installWasmKernels()` runs when the wasm backend starts (backend.ts).
  *
  * @example
@@ -16,19 +23,37 @@
  * tf.transpose(m); // SIMD blocks
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { copyBox } from './heap-copy.ts';
 import { heapKernels, heapOffset, type WasmHeapBackend } from './heap-kernels.ts';
 
 interface KernelArgs {
   inputs: { x: tf.TensorInfo };
-  backend: WasmHeapBackend;
-  attrs?: { perm?: number[] };
+  backend: WasmHeapBackend & { wasm: { HEAPU8: Uint8Array } };
+  attrs?: {
+    perm?: number[]; dims?: number | number[]; begin?: number | number[]; size?: number | number[];
+    numOrSizeSplits?: number | number[]; axis?: number; paddings?: [number, number][]; constantValue?: number;
+  };
 }
 
-type Kernel = (args: KernelArgs) => tf.TensorInfo;
+type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
+
+/** float32 and int32: the dtypes the heap moves below handle (4-byte elements). */
+const fourBytes = (t: tf.TensorInfo) => t.dtype === 'float32' || t.dtype === 'int32';
+
+/** The heap as 4-byte elements; read after makeOutput, which may have grown the memory. */
+const heap32 = (backend: KernelArgs['backend']) => new Int32Array(backend.wasm.HEAPU8.buffer);
+
+/** x[begin : begin + size] as a new tensor, moved within the heap. */
+function sliceInHeap(backend: KernelArgs['backend'], x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+  const out = backend.makeOutput(size, x.dtype);
+  copyBox(heap32(backend), { at: heapOffset(backend, x) / 4, shape: x.shape, begin },
+    { at: heapOffset(backend, out) / 4, shape: size, begin: size.map(() => 0) }, size);
+  return out;
+}
 
 let installed = false;
 
-/** Replaces the wasm backend's Identity and Transpose (idempotent; the backend must be registered). */
+/** Replaces the wasm backend's Identity, Transpose, Slice, SplitV, PadV2 and Reverse (idempotent; the backend must be registered). */
 export function installWasmKernels(): void {
   if (installed) return;
   replace('Identity', (copy) => (args) => {
@@ -50,6 +75,51 @@ export function installWasmKernels(): void {
     const src = heapOffset(args.backend, x);
     const dst = heapOffset(args.backend, out);
     for (let i = 0; i < b; i++) k.transpose(src + 4 * i * rows * cols, dst + 4 * i * rows * cols, rows, cols);
+    return out;
+  });
+  replace('Slice', (original) => (args) => {
+    const { x } = args.inputs;
+    if (!fourBytes(x)) return original(args);
+    const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, args.attrs!.begin!, args.attrs!.size);
+    return sliceInHeap(args.backend, x, begin, size);
+  });
+  replace('SplitV', (original) => (args) => {
+    const { x } = args.inputs;
+    if (!fourBytes(x)) return original(args);
+    const axis = tf.util.parseAxisParam(args.attrs!.axis!, x.shape)[0];
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, args.attrs!.numOrSizeSplits!, axis);
+    let at = 0;
+    return sizes.map((n) => {
+      const begin = x.shape.map((_, d) => (d === axis ? at : 0));
+      at += n;
+      return sliceInHeap(args.backend, x, begin, x.shape.map((v, d) => (d === axis ? n : v)));
+    });
+  });
+  replace('PadV2', (original) => (args) => {
+    const { x } = args.inputs;
+    const { paddings, constantValue = 0 } = args.attrs!;
+    if (!fourBytes(x) || tf.util.sizeFromShape(x.shape) === 0) return original(args);
+    const shape = x.shape.map((v, d) => paddings![d][0] + v + paddings![d][1]);
+    const out = args.backend.makeOutput(shape, x.dtype);
+    const at = heapOffset(args.backend, out) / 4;
+    const buffer = args.backend.wasm.HEAPU8.buffer;
+    (x.dtype === 'float32' ? new Float32Array(buffer) : new Int32Array(buffer)).fill(constantValue, at, at + tf.util.sizeFromShape(shape));
+    copyBox(heap32(args.backend), { at: heapOffset(args.backend, x) / 4, shape: x.shape, begin: x.shape.map(() => 0) },
+      { at, shape, begin: paddings!.map((p) => p[0]) }, x.shape);
+    return out;
+  });
+  replace('Reverse', (loop) => (args) => {
+    const { x } = args.inputs;
+    const dims = new Set(tf.util.parseAxisParam(args.attrs?.dims ?? [], x.shape));
+    const lead = dims.size;
+    if (x.dtype === 'string' || x.dtype === 'complex64' || ![...dims].every((d) => d < lead)) return loop(args);
+    const blocks = x.shape.slice(0, lead).reduce((n, d) => n * d, 1);
+    const bytes = (tf.util.sizeFromShape(x.shape) / Math.max(1, blocks)) * tf.util.bytesPerElement(x.dtype);
+    const out = args.backend.makeOutput([...x.shape], x.dtype);
+    const src = heapOffset(args.backend, x);
+    const dst = heapOffset(args.backend, out);
+    const heap = args.backend.wasm.HEAPU8; // read after makeOutput, which may have grown the memory
+    for (let i = 0; i < blocks; i++) heap.copyWithin(dst + (blocks - 1 - i) * bytes, src + i * bytes, src + (i + 1) * bytes);
     return out;
   });
   installed = true;
