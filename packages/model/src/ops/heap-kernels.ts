@@ -8,6 +8,7 @@
  * - transpose: a matrix in 4×4 register blocks (8 shuffles per 16 floats) over 64×64 tiles;
  *   tfjs's own is a scalar loop with a cache miss per element.
  * - adamw: AdamW's update of one parameter and its moments in one pass (optim/adamw-kernel.ts).
+ * - add: an elementwise sum, for the cross scan's per-unit gradient tables (scan/scan-heap.ts).
  *
  * @example
  * const k = heapKernels();            // null off wasm, or where the module cannot bind
@@ -99,6 +100,23 @@ function adamwFn(): Fn {
   return f;
 }
 
+/** add(a, b, dst, n): dst = a + b over n floats (byte offsets), 4 lanes at a time, then one by one. */
+function addFn(): Fn {
+  const f = new Fn('add', { a: 'i32', b: 'i32', dst: 'i32', n: 'i32' }, { i: 'i32', end4: 'i32', end: 'i32' });
+  const lanes = (simd: boolean) => {
+    const at = (base: string) => [...f.get(base), ...f.get('i'), ...i32.add];
+    const load = simd ? v128.load() : op.f32.load();
+    return [...at('dst'), ...at('a'), ...load, ...at('b'), ...load, ...(simd ? op.f32x4.add : op.f32.add), ...(simd ? v128.store() : op.f32.store())];
+  };
+  f.body(
+    f.get('n'), i32.const(-4), i32.and, i32.const(2), i32.shl, f.set('end4'),
+    f.get('n'), i32.const(2), i32.shl, f.set('end'),
+    f.for('i', i32.const(0), f.get('end4'), i32.const(16), lanes(true)),
+    f.for('i', f.get('end4'), f.get('end'), i32.const(4), lanes(false)),
+  );
+  return f;
+}
+
 /** Tile side: a 64×64 source tile and its destination (16 KiB each) stay in L1 while it is moved. */
 const TILE = 64;
 
@@ -120,6 +138,8 @@ export interface HeapKernels {
   /** One AdamW update of n floats (adamwFn); arrays as byte offsets, scalars in ADAMW_SCALARS order. */
   adamw(p: number, g: number, m: number, v: number, p2: number, m2: number, v2: number, n: number,
     c1: number, b2: number, c2: number, bc: number, eps: number, decay: number, step: number): void;
+  /** dst = a + b over n floats, as byte offsets (dst may be a or b). */
+  add(a: number, b: number, dst: number, n: number): void;
 }
 
 let cache: { memory: Memory; kernels: HeapKernels | null } | undefined;
@@ -136,17 +156,18 @@ export function heapKernels(): HeapKernels | null {
 
 function bind(memory: Memory): HeapKernels | null {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  const bytes = module([blockFn(), adamwFn()], { shared, minPages: 1, maxPages: 65536 });
+  const bytes = module([blockFn(), adamwFn(), addFn()], { shared, minPages: 1, maxPages: 65536 });
   if (!wasmApi.validate(bytes)) return null;
-  let exports: { block: (...a: number[]) => void; adamw: HeapKernels['adamw'] };
+  let exports: { block: (...a: number[]) => void; adamw: HeapKernels['adamw']; add: HeapKernels['add'] };
   try {
     exports = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as typeof exports;
   } catch {
     return null; // the memory's limits do not fit the import
   }
-  const { block, adamw } = exports;
+  const { block, adamw, add } = exports;
   return {
     adamw,
+    add,
     transpose(src, dst, rows, cols) {
       const r4 = rows & ~3;
       const c4 = cols & ~3;

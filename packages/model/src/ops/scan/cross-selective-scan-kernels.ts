@@ -384,14 +384,11 @@ function wasmBackward(task: BackwardTask, seqs: readonly ScanSequence[], w: Wasm
   }
 }
 
-/**
- * The gradients once every unit of a backward task has run, as fresh float32 arrays; with
- * `copy` false, u and delta are the task's own arrays (for a caller that made them: backwardTask's `out`).
- */
-export function finishBackward(task: BackwardTask, copy = true): CrossGrads {
+/** The gradients once every unit of a backward task has run, as fresh float32 arrays. */
+export function finishBackward(task: BackwardTask): CrossGrads {
   const { g } = task;
   return {
-    u: copy ? g.u.slice() : g.u, delta: copy ? g.delta.slice() : g.delta, A: Float32Array.from(g.A), Bm: sumUnits(g.Bm), Cm: sumUnits(g.Cm),
+    u: g.u.slice(), delta: g.delta.slice(), A: Float32Array.from(g.A), Bm: sumUnits(g.Bm), Cm: sumUnits(g.Cm),
     Ds: Float32Array.from(g.Ds), bias: Float32Array.from(g.bias),
   };
 }

@@ -104,8 +104,10 @@ const heapScanOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
         const bwd = backwardTask(heapInputs(saved.slice(0, 7), heap), heap.view(dy), shape, bwdScratch, heap.view(saved[7]),
           { u: grad.view, delta: gradDelta.view });
         runScanTask(bwd, threads, { memory: heap.memory, alloc: bwdScratch });
-        const g = finishBackward(bwd, false);
-        return [grad.tensor, gradDelta.tensor, ...[g.A, g.Bm, g.Cm, g.Ds, g.bias].map((v, i) => tf.tensor(v, saved[i + 2].shape))];
+        const { g } = bwd;
+        const small = (v: Float64Array, i: number) => tf.tensor(Float32Array.from(v), saved[i].shape);
+        return [grad.tensor, gradDelta.tensor, small(g.A, 2), heap.sum(g.Bm, saved[3].shape), heap.sum(g.Cm, saved[4].shape),
+          small(g.Ds, 5), small(g.bias, 6)];
       } finally {
         bwdScratch.free();
       }

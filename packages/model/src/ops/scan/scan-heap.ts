@@ -22,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Allocator } from './cross-selective-scan-kernels.ts';
 import type { WasmMemory } from './cross-selective-scan-wasm.ts';
-import { heapOffset, type WasmHeapBackend } from '../heap-kernels.ts';
+import { heapKernels, heapOffset, type WasmHeapBackend } from '../heap-kernels.ts';
 
 interface HeapBackend extends WasmHeapBackend {
   wasm: { wasmMemory?: WasmMemory; _malloc(bytes: number): number; _free(ptr: number): void };
@@ -77,6 +77,16 @@ export class ScanHeap {
   /** The float32 data of tensor `t` (on this backend), in place. */
   view(t: tf.Tensor): Float32Array {
     return new Float32Array(this.memory.buffer, heapOffset(this.backend, t), t.size);
+  }
+
+  /** parts[0] + parts[1] + … (arrays in this heap, added in that order) as a new tensor of `shape`. */
+  sum(parts: readonly Float32Array[], shape: number[]): tf.Tensor {
+    const out = this.output(shape);
+    const k = heapKernels();
+    if (!k) throw new Error('scan heap: the wasm backend\'s kernels are not available');
+    out.view.set(parts[0]);
+    for (const p of parts.slice(1)) k.add(out.view.byteOffset, p.byteOffset, out.view.byteOffset, p.length);
+    return out.tensor;
   }
 
   /** A new zeroed float32 tensor and its data in place. */
