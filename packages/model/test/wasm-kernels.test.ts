@@ -1,4 +1,4 @@
-/** The wasm backend's Identity, Transpose, Slice, SplitV, PadV2 and Reverse replaced (src/ops/wasm-kernels.ts, heap-kernels.ts, heap-copy.ts). */
+/** The wasm backend's Identity, Transpose, Slice, SplitV, Concat, PadV2 and Reverse replaced (src/ops/wasm-kernels.ts, heap-kernels.ts, heap-copy.ts). */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs-core';
@@ -47,7 +47,7 @@ test('wasm Transpose: matrix and batched-matrix transposes in SIMD blocks equal 
   cases.forEach(([shape, perm], i) => assert.deepEqual(wasm[i], cpu[i], `transpose ${shape} by ${perm}`));
 });
 
-test('wasm Slice, SplitV, PadV2 and Reverse moved in the heap equal the cpu backend\'s, int32 and edge cases included', async () => {
+test('wasm Slice, SplitV, Concat, PadV2 and Reverse moved in the heap equal the cpu backend\'s, int32 and edge cases included', async () => {
   await import('@tensorflow/tfjs-backend-cpu');
   const values = (shape: number[], dtype: string) => Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => dtype === 'int32' ? i * 7 - 300 : Math.sin(i) * 1e3);
   const t = (shape: number[], dtype: 'float32' | 'int32' = 'float32') => tf.tensor(values(shape, dtype), shape, dtype);
@@ -59,6 +59,9 @@ test('wasm Slice, SplitV, PadV2 and Reverse moved in the heap equal the cpu back
     ['slice whole and empty', () => [tf.slice(t([4, 5]), [0, 0], [4, 5]), tf.slice(t([4, 5]), [1, 2], [0, 3])]],
     ['split columns by sizes', () => tf.split(t([6, 10]), [2, 3, 5], 1)],
     ['split rank 4 on axis 2', () => tf.split(t([2, 3, 8, 5], 'int32'), 4, 2)],
+    ['concat columns', () => tf.concat([t([4, 3]), t([4, 5]), t([4, 1])], 1)],
+    ['concat rows, an empty one among them', () => tf.concat([t([2, 6]), t([0, 6]), t([3, 6])], 0)],
+    ['concat rank 4 on axis 2, int32', () => tf.concat([t([2, 3, 2, 4], 'int32'), t([2, 3, 5, 4], 'int32')], 2)],
     ['pad rank 2', () => tf.pad(t([4, 5]), [[1, 2], [0, 3]])],
     ['pad rank 4 with a value', () => tf.pad(t([2, 3, 4, 5]), [[0, 0], [2, 1], [1, 1], [0, 2]], 1.5)],
     ['pad int32', () => tf.pad(t([3, 4], 'int32'), [[2, 0], [1, 1]], 7)],

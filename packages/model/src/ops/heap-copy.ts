@@ -1,12 +1,13 @@
 /**
  * Copies a box of elements between two row-major arrays in one heap, as runs of contiguous
- * elements moved with copyWithin (a native memmove). The trailing axes the box spans whole in both
- * arrays merge into one run, so a slice of rows, a split along any axis or a pad is one move per
- * run instead of one index computation per element.
+ * elements, each handed to `move` (a memmove). The trailing axes the box spans whole in both
+ * arrays merge into one run, so a slice of rows, a split or concat along any axis or a pad is one
+ * move per run instead of one index computation per element.
  *
  * @example
- * // rows 2–3, columns 1–4 of a [5, 8] matrix at element 0 into a [2, 3] matrix at element 100
- * copyBox(heap, { at: 0, shape: [5, 8], begin: [2, 1] }, { at: 100, shape: [2, 3], begin: [0, 0] }, [2, 3]);
+ * // rows 2–3, columns 1–3 of a [5, 8] matrix at element 0 into a [2, 3] matrix at element 100
+ * const move = (dst: number, src: number, n: number) => heap.copyWithin(dst, src, src + n);
+ * copyBox(move, { at: 0, shape: [5, 8], begin: [2, 1] }, { at: 100, shape: [2, 3], begin: [0, 0] }, [2, 3]);
  */
 
 /** An array in the heap: its first element's index, its shape, and where the box starts in it. */
@@ -25,8 +26,11 @@ function strides(shape: readonly number[]): number[] {
   return s;
 }
 
-/** Copies the box of `size` from `src` to `dst` (4-byte elements; indices into `heap`). */
-export function copyBox(heap: Int32Array | Float32Array, src: BoxEnd, dst: BoxEnd, size: readonly number[]): void {
+/** Moves `count` elements from element index `src` to `dst`. */
+export type Move = (dst: number, src: number, count: number) => void;
+
+/** Copies the box of `size` from `src` to `dst` (element indices of one heap). */
+export function copyBox(move: Move, src: BoxEnd, dst: BoxEnd, size: readonly number[]): void {
   if (size.some((n) => n === 0)) return;
   const rank = size.length;
   // The run: trailing axes spanned whole in both arrays, and the first axis that is not.
@@ -47,7 +51,7 @@ export function copyBox(heap: Int32Array | Float32Array, src: BoxEnd, dst: BoxEn
   // An odometer over the axes before the run.
   const idx = new Array<number>(inner).fill(0);
   for (;;) {
-    heap.copyWithin(t, s, s + run);
+    move(t, s, run);
     let d = inner - 1;
     for (; d >= 0; d--) {
       s += ss[d];

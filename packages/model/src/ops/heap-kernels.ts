@@ -9,6 +9,9 @@
  *   tfjs's own is a scalar loop with a cache miss per element.
  * - adamw: AdamW's update of one parameter and its moments in one pass (optim/adamw-kernel.ts).
  * - add: an elementwise sum, for the cross scan's per-unit gradient tables (scan/scan-heap.ts).
+ * - copy, fill: memmove and memset (bulk-memory instructions), for moves and zeroing in the heap:
+ *   in the multi-threaded build the heap is a SharedArrayBuffer, on which V8's TypedArray
+ *   copyWithin, set and fill are several times slower.
  *
  * @example
  * const k = heapKernels();            // null off wasm, or where the module cannot bind
@@ -117,6 +120,18 @@ function addFn(): Fn {
   return f;
 }
 
+/** copy(dst, src, bytes) (memmove) and fill(dst, byte, bytes) (memset): the engine's own, for arrays in shared memory, where TypedArray copyWithin, set and fill are slow. */
+function copyFn(): Fn {
+  const f = new Fn('copy', { dst: 'i32', src: 'i32', bytes: 'i32' }, {});
+  f.body(f.get('dst'), f.get('src'), f.get('bytes'), op.memory.copy);
+  return f;
+}
+function fillFn(): Fn {
+  const f = new Fn('fill', { dst: 'i32', byte: 'i32', bytes: 'i32' }, {});
+  f.body(f.get('dst'), f.get('byte'), f.get('bytes'), op.memory.fill);
+  return f;
+}
+
 /** Tile side: a 64×64 source tile and its destination (16 KiB each) stay in L1 while it is moved. */
 const TILE = 64;
 
@@ -140,6 +155,10 @@ export interface HeapKernels {
     c1: number, b2: number, c2: number, bc: number, eps: number, decay: number, step: number): void;
   /** dst = a + b over n floats, as byte offsets (dst may be a or b). */
   add(a: number, b: number, dst: number, n: number): void;
+  /** memmove of `bytes` bytes from src to dst (byte offsets; they may overlap). */
+  copy(dst: number, src: number, bytes: number): void;
+  /** memset of `bytes` bytes at dst to `byte`. */
+  fill(dst: number, byte: number, bytes: number): void;
 }
 
 let cache: { memory: Memory; kernels: HeapKernels | null } | undefined;
@@ -156,18 +175,17 @@ export function heapKernels(): HeapKernels | null {
 
 function bind(memory: Memory): HeapKernels | null {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  const bytes = module([blockFn(), adamwFn(), addFn()], { shared, minPages: 1, maxPages: 65536 });
+  const bytes = module([blockFn(), adamwFn(), addFn(), copyFn(), fillFn()], { shared, minPages: 1, maxPages: 65536 });
   if (!wasmApi.validate(bytes)) return null;
-  let exports: { block: (...a: number[]) => void; adamw: HeapKernels['adamw']; add: HeapKernels['add'] };
+  let exports: Omit<HeapKernels, 'transpose'> & { block: (...a: number[]) => void };
   try {
     exports = new wasmApi.Instance(new wasmApi.Module(bytes), { env: { memory } }).exports as typeof exports;
   } catch {
     return null; // the memory's limits do not fit the import
   }
-  const { block, adamw, add } = exports;
+  const { block, adamw, add, copy, fill } = exports;
   return {
-    adamw,
-    add,
+    adamw, add, copy, fill,
     transpose(src, dst, rows, cols) {
       const r4 = rows & ~3;
       const c4 = cols & ~3;

@@ -95,6 +95,8 @@ export const op = {
     /** pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a: one instruction each, unlike min/max. */
     pmin: simd(0xea), pmax: simd(0xeb),
   },
+  /** Bulk memory: copy(dst, src, bytes) may overlap; fill(dst, byte value, bytes). */
+  memory: { copy: [0xfc, 10, 0, 0], fill: [0xfc, 11, 0] },
   i32x4: {
     truncSatF32x4S: simd(0xf8),
     shl: simd(0xab), add: simd(0xae),

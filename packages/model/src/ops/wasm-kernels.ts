@@ -8,9 +8,10 @@
  *   dropped and axes that stay together merged, most transposes in the model are a matrix
  *   transpose or a batch of them: those run on heap-kernels.ts's SIMD blocks, the rest on tfjs's.
  * - Slice copied its whole input out of the heap (readSync) before taking the part it wanted, and
- *   SplitV slices once per output: a split of a [4096,144] matrix read it three times. Here a
- *   slice, each part of a split and a constant pad are moves of contiguous runs in the heap
- *   (heap-copy.ts).
+ *   SplitV slices once per output: a split of a [4096,144] matrix read it three times. Concat
+ *   moved rows with TypedArray.set, slow on the multi-threaded build's shared heap. Here a slice,
+ *   each part of a split or concat and a constant pad are memmoves of contiguous runs in the heap
+ *   (heap-copy.ts, heap-kernels.ts).
  * - Reverse computed an index per element (7 ms for a [3,3,128,128] filter, flipped for every
  *   convolution's input gradient). When the reversed axes lead, as a filter's spatial axes do,
  *   the output is the input's blocks in reverse order: one memmove per block.
@@ -23,8 +24,8 @@
  * tf.transpose(m); // SIMD blocks
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { copyBox } from './heap-copy.ts';
-import { heapKernels, heapOffset, type WasmHeapBackend } from './heap-kernels.ts';
+import { copyBox, type Move } from './heap-copy.ts';
+import { heapKernels, heapOffset, type HeapKernels, type WasmHeapBackend } from './heap-kernels.ts';
 
 interface KernelArgs {
   inputs: { x: tf.TensorInfo };
@@ -40,20 +41,20 @@ type Kernel = (args: KernelArgs) => tf.TensorInfo | tf.TensorInfo[];
 /** float32 and int32: the dtypes the heap moves below handle (4-byte elements). */
 const fourBytes = (t: tf.TensorInfo) => t.dtype === 'float32' || t.dtype === 'int32';
 
-/** The heap as 4-byte elements; read after makeOutput, which may have grown the memory. */
-const heap32 = (backend: KernelArgs['backend']) => new Int32Array(backend.wasm.HEAPU8.buffer);
+/** Moves of 4-byte elements in the heap (element indices), by the kernels' memmove. */
+const move4 = (k: HeapKernels): Move => (dst, src, n) => k.copy(4 * dst, 4 * src, 4 * n);
 
 /** x[begin : begin + size] as a new tensor, moved within the heap. */
-function sliceInHeap(backend: KernelArgs['backend'], x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
+function sliceInHeap(k: HeapKernels, backend: KernelArgs['backend'], x: tf.TensorInfo, begin: number[], size: number[]): tf.TensorInfo {
   const out = backend.makeOutput(size, x.dtype);
-  copyBox(heap32(backend), { at: heapOffset(backend, x) / 4, shape: x.shape, begin },
+  copyBox(move4(k), { at: heapOffset(backend, x) / 4, shape: x.shape, begin },
     { at: heapOffset(backend, out) / 4, shape: size, begin: size.map(() => 0) }, size);
   return out;
 }
 
 let installed = false;
 
-/** Replaces the wasm backend's Identity, Transpose, Slice, SplitV, PadV2 and Reverse (idempotent; the backend must be registered). */
+/** Replaces the wasm backend's Identity, Transpose, Slice, SplitV, Concat, PadV2 and Reverse (idempotent; the backend must be registered). */
 export function installWasmKernels(): void {
   if (installed) return;
   replace('Identity', (copy) => (args) => {
@@ -79,47 +80,67 @@ export function installWasmKernels(): void {
   });
   replace('Slice', (original) => (args) => {
     const { x } = args.inputs;
-    if (!fourBytes(x)) return original(args);
+    const k = heapKernels();
+    if (!k || !fourBytes(x)) return original(args);
     const [begin, size] = tf.slice_util.parseSliceParams(x as tf.Tensor, args.attrs!.begin!, args.attrs!.size);
-    return sliceInHeap(args.backend, x, begin, size);
+    return sliceInHeap(k, args.backend, x, begin, size);
   });
   replace('SplitV', (original) => (args) => {
     const { x } = args.inputs;
-    if (!fourBytes(x)) return original(args);
+    const k = heapKernels();
+    if (!k || !fourBytes(x)) return original(args);
     const axis = tf.util.parseAxisParam(args.attrs!.axis!, x.shape)[0];
     const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, args.attrs!.numOrSizeSplits!, axis);
     let at = 0;
     return sizes.map((n) => {
       const begin = x.shape.map((_, d) => (d === axis ? at : 0));
       at += n;
-      return sliceInHeap(args.backend, x, begin, x.shape.map((v, d) => (d === axis ? n : v)));
+      return sliceInHeap(k, args.backend, x, begin, x.shape.map((v, d) => (d === axis ? n : v)));
     });
+  });
+  replace('Concat', (original) => (args) => {
+    const xs = (args.inputs as unknown as tf.TensorInfo[]).filter((t) => t.shape.every((v) => v > 0));
+    const k = heapKernels();
+    if (!k || xs.length < 2 || !xs.every(fourBytes)) return original(args);
+    const axis = tf.util.parseAxisParam(args.attrs!.axis!, xs[0].shape)[0];
+    const shape = tf.backend_util.computeOutShape(xs.map((t) => t.shape), axis);
+    const out = args.backend.makeOutput(shape, xs[0].dtype);
+    const dst = heapOffset(args.backend, out) / 4;
+    let at = 0;
+    for (const x of xs) {
+      copyBox(move4(k), { at: heapOffset(args.backend, x) / 4, shape: x.shape, begin: x.shape.map(() => 0) },
+        { at: dst, shape, begin: shape.map((_, d) => (d === axis ? at : 0)) }, x.shape);
+      at += x.shape[axis];
+    }
+    return out;
   });
   replace('PadV2', (original) => (args) => {
     const { x } = args.inputs;
     const { paddings, constantValue = 0 } = args.attrs!;
-    if (!fourBytes(x) || tf.util.sizeFromShape(x.shape) === 0) return original(args);
+    const k = heapKernels();
+    if (!k || !fourBytes(x) || tf.util.sizeFromShape(x.shape) === 0) return original(args);
     const shape = x.shape.map((v, d) => paddings![d][0] + v + paddings![d][1]);
     const out = args.backend.makeOutput(shape, x.dtype);
-    const at = heapOffset(args.backend, out) / 4;
-    const buffer = args.backend.wasm.HEAPU8.buffer;
-    (x.dtype === 'float32' ? new Float32Array(buffer) : new Int32Array(buffer)).fill(constantValue, at, at + tf.util.sizeFromShape(shape));
-    copyBox(heap32(args.backend), { at: heapOffset(args.backend, x) / 4, shape: x.shape, begin: x.shape.map(() => 0) },
-      { at, shape, begin: paddings!.map((p) => p[0]) }, x.shape);
+    const at = heapOffset(args.backend, out);
+    const n = tf.util.sizeFromShape(shape);
+    if (constantValue === 0) k.fill(at, 0, 4 * n);
+    else (x.dtype === 'float32' ? new Float32Array(args.backend.wasm.HEAPU8.buffer) : new Int32Array(args.backend.wasm.HEAPU8.buffer)).fill(constantValue, at / 4, at / 4 + n);
+    copyBox(move4(k), { at: heapOffset(args.backend, x) / 4, shape: x.shape, begin: x.shape.map(() => 0) },
+      { at: at / 4, shape, begin: paddings!.map((p) => p[0]) }, x.shape);
     return out;
   });
-  replace('Reverse', (loop) => (args) => {
+  replace('Reverse', (original) => (args) => {
     const { x } = args.inputs;
     const dims = new Set(tf.util.parseAxisParam(args.attrs?.dims ?? [], x.shape));
     const lead = dims.size;
-    if (x.dtype === 'string' || x.dtype === 'complex64' || ![...dims].every((d) => d < lead)) return loop(args);
+    const k = heapKernels();
+    if (!k || x.dtype === 'string' || x.dtype === 'complex64' || ![...dims].every((d) => d < lead)) return original(args);
     const blocks = x.shape.slice(0, lead).reduce((n, d) => n * d, 1);
     const bytes = (tf.util.sizeFromShape(x.shape) / Math.max(1, blocks)) * tf.util.bytesPerElement(x.dtype);
     const out = args.backend.makeOutput([...x.shape], x.dtype);
     const src = heapOffset(args.backend, x);
     const dst = heapOffset(args.backend, out);
-    const heap = args.backend.wasm.HEAPU8; // read after makeOutput, which may have grown the memory
-    for (let i = 0; i < blocks; i++) heap.copyWithin(dst + (blocks - 1 - i) * bytes, src + i * bytes, src + (i + 1) * bytes);
+    for (let i = 0; i < blocks; i++) k.copy(dst + (blocks - 1 - i) * bytes, src + i * bytes, bytes);
     return out;
   });
   installed = true;

@@ -22,7 +22,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Allocator } from './cross-selective-scan-kernels.ts';
 import type { WasmMemory } from './cross-selective-scan-wasm.ts';
-import { heapKernels, heapOffset, type WasmHeapBackend } from '../heap-kernels.ts';
+import { heapKernels, heapOffset, type HeapKernels, type WasmHeapBackend } from '../heap-kernels.ts';
 
 interface HeapBackend extends WasmHeapBackend {
   wasm: { wasmMemory?: WasmMemory; _malloc(bytes: number): number; _free(ptr: number): void };
@@ -45,15 +45,15 @@ export class HeapScratch implements Allocator {
   }
 
   f32(length: number): Float32Array {
-    return this.take(4 * length, Float32Array, length).fill(0);
+    return this.heap.zero(this.take(4 * length, Float32Array, length));
   }
 
   f64(length: number): Float64Array {
-    return this.take(8 * length, Float64Array, length).fill(0);
+    return this.heap.zero(this.take(8 * length, Float64Array, length));
   }
 
   i32(length: number): Int32Array {
-    return this.take(4 * length, Int32Array, length).fill(0);
+    return this.heap.zero(this.take(4 * length, Int32Array, length));
   }
 
   copy(a: Float32Array): Float32Array {
@@ -68,7 +68,13 @@ export class HeapScratch implements Allocator {
 }
 
 export class ScanHeap {
-  constructor(readonly backend: HeapBackend, readonly memory: WasmMemory) {}
+  constructor(readonly backend: HeapBackend, readonly memory: WasmMemory, private readonly kernels: HeapKernels) {}
+
+  /** `a`, zeroed by a memset (TypedArray fill is slow on shared memory). */
+  zero<T extends Float32Array | Float64Array | Int32Array>(a: T): T {
+    this.kernels.fill(a.byteOffset, 0, a.byteLength);
+    return a;
+  }
 
   scratch(): HeapScratch {
     return new HeapScratch(this);
@@ -82,10 +88,9 @@ export class ScanHeap {
   /** parts[0] + parts[1] + … (arrays in this heap, added in that order) as a new tensor of `shape`. */
   sum(parts: readonly Float32Array[], shape: number[]): tf.Tensor {
     const out = this.output(shape);
-    const k = heapKernels();
-    if (!k) throw new Error('scan heap: the wasm backend\'s kernels are not available');
-    out.view.set(parts[0]);
-    for (const p of parts.slice(1)) k.add(out.view.byteOffset, p.byteOffset, out.view.byteOffset, p.length);
+    const to = out.view.byteOffset;
+    this.kernels.copy(to, parts[0].byteOffset, parts[0].byteLength);
+    for (const p of parts.slice(1)) this.kernels.add(to, p.byteOffset, to, p.length);
     return out.tensor;
   }
 
@@ -93,7 +98,7 @@ export class ScanHeap {
   output(shape: number[]): { tensor: tf.Tensor; view: Float32Array } {
     const info = this.backend.makeOutput(shape, 'float32');
     const tensor = tf.engine().makeTensorFromTensorInfo(info);
-    return { tensor, view: this.view(tensor).fill(0) };
+    return { tensor, view: this.zero(this.view(tensor)) };
   }
 }
 
@@ -105,6 +110,8 @@ export function scanHeap(): ScanHeap | null {
   const backend = tf.backend() as unknown as HeapBackend;
   const memory = backend.wasm?.wasmMemory;
   if (!memory || typeof SharedArrayBuffer === 'undefined' || !(memory.buffer instanceof SharedArrayBuffer)) return null;
-  if (cache?.backend !== backend || cache.memory !== memory) cache = new ScanHeap(backend, memory);
+  const kernels = heapKernels();
+  if (!kernels) return null;
+  if (cache?.backend !== backend || cache.memory !== memory) cache = new ScanHeap(backend, memory, kernels);
   return cache;
 }
