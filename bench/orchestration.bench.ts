@@ -22,6 +22,7 @@ import { Coordinator, planRun } from '../packages/coordinator/src/index.ts';
 import { layout, loadRunConfig, parseEvaluationRecord, parseJobResult, parseRoundManifest, parseRunConfig, redisConnectionFromUrl } from '../packages/protocol/src/index.ts';
 import { openStore } from '../packages/store/src/index.ts';
 import { childExecArgv } from '../packages/worker/src/index.ts';
+import { threadsPerProcess } from '../packages/model/src/threads/compute-threads.ts';
 import { testRedis } from '../test/support/redis.ts';
 import { startS3Server } from '../test/support/s3-server.ts';
 
@@ -59,9 +60,11 @@ async function demoOverhead(): Promise<void> {
   const config = parseRunConfig({ ...base, store: { url: storeUrl }, dataset: { ...base.dataset, root: join(ROOT, base.dataset.root) } });
   const store = await openStore(storeUrl);
   const execArgv = childExecArgv(process.execArgv, import.meta.resolve('tsx'));
+  // The cores split between the workers, as `pmamba train --local-workers` (the demo) does.
+  const threads = threadsPerProcess(workers);
   const procs = Array.from({ length: workers }, () =>
     spawn(process.execPath, [...execArgv, CLI, 'worker', '--redis', redis.url, '--prefix', redis.prefix, '--store', storeUrl, '--backend', 'wasm', '--quiet'], {
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, PMAMBA_THREADS: threads },
     }),
   );
   const coordinator = new Coordinator({ connection: redis.connection, prefix: redis.prefix, store });
@@ -96,7 +99,7 @@ async function demoOverhead(): Promise<void> {
     }
     const capacity = wall * workers;
     const busy = compute + evalCompute;
-    console.log(`\n3. demo run (${args.config}, ${workers} worker processes, ${record.plan.rounds} rounds, ${jobs} train-shard + ${evals} evaluate jobs)`);
+    console.log(`\n3. demo run (${args.config}, ${workers} worker processes of ${threads} thread(s), ${record.plan.rounds} rounds, ${jobs} train-shard + ${evals} evaluate jobs)`);
     console.log(`   wall time ${s(wall)}; model compute ${s(busy)} (training ${s(compute)}, inference ${s(evalCompute)})`);
     console.log(`   compute share of worker capacity (wall × ${workers}): ${((100 * busy) / capacity).toFixed(1)}% → orchestration overhead ${((100 * (capacity - busy)) / capacity).toFixed(1)}%`);
     console.log(`   inside train-shard jobs, besides compute: images ${s(other.dataMs)}, store I/O + checkpoints ${s(other.storeMs)}, model load ${s(other.modelLoadMs)}`);
