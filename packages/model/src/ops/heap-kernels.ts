@@ -60,6 +60,19 @@ function blockFn(): Fn {
   return f;
 }
 
+/**
+ * The body's loop over n floats (param `n`; locals i, end4, end): `lanes(true)` 4 at a time while
+ * 4 are left, then `lanes(false)` one by one, with i the byte offset of the current float.
+ */
+function overFloats(f: Fn, lanes: (simd: boolean) => number[]): number[][] {
+  return [
+    [...f.get('n'), ...i32.const(-4), ...i32.and, ...i32.const(2), ...i32.shl, ...f.set('end4')],
+    [...f.get('n'), ...i32.const(2), ...i32.shl, ...f.set('end')],
+    f.for('i', i32.const(0), f.get('end4'), i32.const(16), lanes(true)),
+    f.for('i', f.get('end4'), f.get('end'), i32.const(4), lanes(false)),
+  ];
+}
+
 /** AdamW's float32 scalars, in the order adamwFn takes them. */
 const ADAMW_SCALARS = ['c1', 'b2', 'c2', 'bc', 'eps', 'decay', 'step'] as const;
 
@@ -95,10 +108,7 @@ function adamwFn(): Fn {
   };
   f.body(
     ...ADAMW_SCALARS.map((k) => [...f.get(k), ...op.f32x4.splat, ...f.set(`${k}4`)]),
-    f.get('n'), i32.const(-4), i32.and, i32.const(2), i32.shl, f.set('end4'),
-    f.get('n'), i32.const(2), i32.shl, f.set('end'),
-    f.for('i', i32.const(0), f.get('end4'), i32.const(16), lanes(true)),
-    f.for('i', f.get('end4'), f.get('end'), i32.const(4), lanes(false)),
+    ...overFloats(f, lanes),
   );
   return f;
 }
@@ -112,10 +122,7 @@ function addFn(): Fn {
     return [...at('dst'), ...at('a'), ...load, ...at('b'), ...load, ...(simd ? op.f32x4.add : op.f32.add), ...(simd ? v128.store() : op.f32.store())];
   };
   f.body(
-    f.get('n'), i32.const(-4), i32.and, i32.const(2), i32.shl, f.set('end4'),
-    f.get('n'), i32.const(2), i32.shl, f.set('end'),
-    f.for('i', i32.const(0), f.get('end4'), i32.const(16), lanes(true)),
-    f.for('i', f.get('end4'), f.get('end'), i32.const(4), lanes(false)),
+    ...overFloats(f, lanes),
   );
   return f;
 }

@@ -150,9 +150,9 @@ const scanOp = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
  */
 export function crossSelectiveScan(u: tf.Tensor4D, delta: tf.Tensor, A: tf.Tensor, Bm: tf.Tensor, Cm: tf.Tensor,
   Ds: tf.Tensor, deltaBias: tf.Tensor, opts: { readonly scan?: ScanMode } = {}): tf.Tensor4D {
-  shapeOf(u, delta, A, Bm, Cm, Ds, deltaBias);
+  const shape = shapeOf(u, delta, A, Bm, Cm, Ds, deltaBias);
   if (resolveScanMode(opts.scan ?? currentScanMode()) === 'ops') return crossSelectiveScanOps(u, delta, A, Bm, Cm, Ds, deltaBias);
   const heap = scanHeap();
-  const op = heap && usesWasm(shapeOf(u, delta, A, Bm, Cm, Ds, deltaBias), mainKernels(heap.memory)) ? heapScanOp : scanOp;
+  const op = heap && usesWasm(shape, mainKernels(heap.memory)) ? heapScanOp : scanOp;
   return op(u, delta, A, Bm, Cm, Ds, deltaBias) as tf.Tensor4D;
 }

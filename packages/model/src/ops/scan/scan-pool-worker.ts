@@ -1,9 +1,9 @@
 /**
  * A scan-pool worker: runs the part (channel units) it is sent of a cross-scan task on the
  * task memory it shares with the pool (the scan arena or the wasm backend's heap; it has
- * WebAssembly kernels bound to each), then counts itself off in the control block (the pool's caller is blocked in
- * Atomics.wait and cannot receive messages; a failure is posted to the `errors` port, which it
- * reads synchronously once woken).
+ * WebAssembly kernels bound to each), then counts itself off in the control block (the pool's
+ * caller is blocked in Atomics.wait and cannot receive messages; a failure is posted to the
+ * `errors` port, which it reads synchronously once woken).
  */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
 import { runCrossScanPart, type CrossTask, type PartPlan } from './cross-selective-scan-kernels.ts';

@@ -1,9 +1,10 @@
 /**
  * Runs cross-scan kernel tasks on several threads: the calling thread plus a small pool of
  * worker_threads sharing the task's memory (the shared WebAssembly memory of
- * scan-pool-memory.ts, or the multi-threaded wasm backend's heap: scan-heap.ts). A task is split into contiguous ranges of channel units, one per thread;
- * the caller runs the first range itself and then blocks in Atomics.wait until the workers have
- * finished theirs, so the tfjs op that called it stays synchronous. Results are identical
+ * scan-pool-memory.ts, or the multi-threaded wasm backend's heap: scan-heap.ts). A task is split
+ * into contiguous ranges of channel units, one per thread; the caller runs the first range itself
+ * and then blocks in Atomics.wait until the workers have finished theirs, so the tfjs op that
+ * called it stays synchronous. Results are identical
  * whatever the thread count (see cross-selective-scan-kernels.ts).
  *
  * Workers start on first use, are unref'd (they never keep the process alive) and live until
@@ -122,7 +123,8 @@ export async function shutdownScanPool(): Promise<void> {
 function ensurePool(workers: number, heap: WasmMemory | null): Pool | null {
   if (unavailable) return null;
   if (pool && pool.size >= workers && (heap === null || pool.heap === heap)) return pool;
-  // A pool bound to another heap (the backend was restarted) is replaced, keeping it bound to the arena.
+  // A pool bound to no heap or another one (the backend was restarted) makes way for one bound to
+  // this heap; every pool is bound to the arena as well.
   if (pool) void shutdownScanPool();
   const size = Math.max(workers, scanPoolOptions().threads - 1);
   try {
