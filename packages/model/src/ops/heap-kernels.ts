@@ -8,7 +8,6 @@
  * - transpose: a matrix in 4×4 register blocks (8 shuffles per 16 floats) over tiles of 128 source rows × 8 columns;
  *   tfjs's own is a scalar loop with a cache miss per element.
  * - adamw: AdamW's update of one parameter and its moments in one pass (optim/adamw-kernel.ts).
- * - add: an elementwise sum, for the cross scan's per-unit gradient tables (scan/scan-heap.ts).
  * - copy, fill: memmove and memset (bulk-memory instructions), for moves and zeroing in the heap:
  *   in the multi-threaded build the heap is a SharedArrayBuffer, on which V8's TypedArray
  *   copyWithin, set and fill are several times slower.
@@ -113,20 +112,6 @@ function adamwFn(): Fn {
   return f;
 }
 
-/** add(a, b, dst, n): dst = a + b over n floats (byte offsets), 4 lanes at a time, then one by one. */
-function addFn(): Fn {
-  const f = new Fn('add', { a: 'i32', b: 'i32', dst: 'i32', n: 'i32' }, { i: 'i32', end4: 'i32', end: 'i32' });
-  const lanes = (simd: boolean) => {
-    const at = (base: string) => [...f.get(base), ...f.get('i'), ...i32.add];
-    const load = simd ? v128.load() : op.f32.load();
-    return [...at('dst'), ...at('a'), ...load, ...at('b'), ...load, ...(simd ? op.f32x4.add : op.f32.add), ...(simd ? v128.store() : op.f32.store())];
-  };
-  f.body(
-    ...overFloats(f, lanes),
-  );
-  return f;
-}
-
 /** copy(dst, src, bytes) (memmove) and fill(dst, byte, bytes) (memset): the engine's own, for arrays in shared memory, where TypedArray copyWithin, set and fill are slow. */
 function copyFn(): Fn {
   const f = new Fn('copy', { dst: 'i32', src: 'i32', bytes: 'i32' }, {});
@@ -166,8 +151,6 @@ export interface HeapKernels {
   /** One AdamW update of n floats (adamwFn); arrays as byte offsets, scalars in ADAMW_SCALARS order. */
   adamw(p: number, g: number, m: number, v: number, p2: number, m2: number, v2: number, n: number,
     c1: number, b2: number, c2: number, bc: number, eps: number, decay: number, step: number): void;
-  /** dst = a + b over n floats, as byte offsets (dst may be a or b). */
-  add(a: number, b: number, dst: number, n: number): void;
   /** memmove of `bytes` bytes from src to dst (byte offsets; they may overlap). */
   copy(dst: number, src: number, bytes: number): void;
   /** memset of `bytes` bytes at dst to `byte`. */
@@ -188,7 +171,7 @@ export function heapKernels(): HeapKernels | null {
 
 function bind(memory: Memory): HeapKernels | null {
   const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
-  const bytes = module([blockFn(), adamwFn(), addFn(), copyFn(), fillFn()], { shared, minPages: 1, maxPages: 65536 });
+  const bytes = module([blockFn(), adamwFn(), copyFn(), fillFn()], { shared, minPages: 1, maxPages: 65536 });
   if (!wasmApi.validate(bytes)) return null;
   let exports: Omit<HeapKernels, 'transpose'> & { block: (...a: number[]) => void };
   try {
@@ -196,9 +179,9 @@ function bind(memory: Memory): HeapKernels | null {
   } catch {
     return null; // the memory's limits do not fit the import
   }
-  const { block, adamw, add, copy, fill } = exports;
+  const { block, adamw, copy, fill } = exports;
   return {
-    adamw, add, copy, fill,
+    adamw, copy, fill,
     transpose(src, dst, rows, cols) {
       const r4 = rows & ~3;
       const c4 = cols & ~3;

@@ -85,15 +85,6 @@ export class ScanHeap {
     return new Float32Array(this.memory.buffer, heapOffset(this.backend, t), t.size);
   }
 
-  /** parts[0] + parts[1] + … (arrays in this heap, added in that order) as a new tensor of `shape`. */
-  sum(parts: readonly Float32Array[], shape: number[]): tf.Tensor {
-    const out = this.output(shape);
-    const to = out.view.byteOffset;
-    this.kernels.copy(to, parts[0].byteOffset, parts[0].byteLength);
-    for (const p of parts.slice(1)) this.kernels.add(to, p.byteOffset, to, p.length);
-    return out.tensor;
-  }
-
   /** A new zeroed float32 tensor and its data in place. */
   output(shape: number[]): { tensor: tf.Tensor; view: Float32Array } {
     const info = this.backend.makeOutput(shape, 'float32');

@@ -389,15 +389,13 @@ export function backwardRange(inp: CoreInputs, gy: Float32Array, g: CoreGrads, s
   }
 }
 
-/**
- * A new array, Σ over units of the per-unit arrays in unit order (so independent of who computed
- * which unit), each addition rounded to float32 — as the wasm heap's SIMD sum (scan-heap.ts) adds.
- */
+/** A new array, Σ over units of the per-unit arrays in unit order (so independent of who computed which unit). */
 export function sumUnits(parts: readonly Float32Array[]): Float32Array {
-  const out = parts[0].slice();
+  if (parts.length === 1) return parts[0].slice();
+  const out = new Float32Array(parts[0].length);
   for (let i = 0; i < out.length; i++) {
-    let s = out[i];
-    for (let q = 1; q < parts.length; q++) s = Math.fround(s + parts[q][i]);
+    let s = 0;
+    for (let q = 0; q < parts.length; q++) s += parts[q][i];
     out[i] = s;
   }
   return out;
